@@ -1,0 +1,51 @@
+"""cstoolkit — compressive sensing and sparse coding behind one :class:`Recoverer` interface.
+
+Five lines in a notebook::
+
+    import cstoolkit as cs
+    A = cs.ensembles.gaussian(100, 256, random_state=0)
+    x = cs.signals.sparse_signals(256, 10, random_state=1)
+    res = cs.make_recoverer("omp", n_nonzero_coefs=10).recover(A, A @ x)
+    cs.metrics.relative_error(x, res.x)
+
+Objective convention everywhere: ½‖A Ψ s − y‖² + λ·R(s).
+"""
+
+from . import conventions, ensembles, metrics, operators, signals, sparsify
+from .base import HISTORY_KEYS, Recoverer, RecoveryResult
+from .callbacks import Callback, IterationInfo, MetricsCallback, StopAfter, StopWhenError
+from .embeddings import EmbeddingMatrix, available_embeddings, load_embeddings
+from .operators import DCTBasis, PartialDCT, PartialFourier, as_operator, dottest
+from .registry import LEARNERS, RECOVERERS, register, register_learner
+from .solvers import FISTA, ISTA, MP, OMP, BasisPursuit, BasisPursuitDenoising, Lasso
+
+__version__ = "0.1.0"
+
+
+def make_recoverer(name: str, **params) -> Recoverer:
+    """Instantiate the recoverer registered as ``name`` (see :func:`available_recoverers`).
+
+    Unknown names raise ``ValueError`` listing the closest registered names.
+    """
+    return RECOVERERS.create(name, **params)
+
+
+def available_recoverers() -> list[str]:
+    """Sorted names of every registered recoverer."""
+    return RECOVERERS.names()
+
+
+def get_recoverer_class(name: str) -> type:
+    """The class registered as ``name``."""
+    return RECOVERERS.get(name)
+
+
+__all__ = [
+    "Recoverer", "RecoveryResult", "HISTORY_KEYS", "make_recoverer", "available_recoverers", "get_recoverer_class",
+    "register", "register_learner", "RECOVERERS", "LEARNERS",
+    "Callback", "IterationInfo", "MetricsCallback", "StopAfter", "StopWhenError",
+    "as_operator", "dottest", "DCTBasis", "PartialDCT", "PartialFourier",
+    "load_embeddings", "available_embeddings", "EmbeddingMatrix",
+    "Lasso", "OMP", "MP", "ISTA", "FISTA", "BasisPursuit", "BasisPursuitDenoising",
+    "conventions", "ensembles", "metrics", "operators", "signals", "sparsify",
+]

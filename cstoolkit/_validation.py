@@ -1,0 +1,206 @@
+"""Parameter constraints and input validation shared by every estimator.
+
+Constraints are declared once per class in ``_parameter_constraints`` (a mapping from
+parameter name to a list of accepted constraint objects) and checked in one place,
+:func:`validate_params`, called at the end of ``__init__`` and by ``set_params``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator
+
+__all__ = [
+    "Interval",
+    "Options",
+    "InstanceOf",
+    "validate_params",
+    "check_signals",
+    "check_random_state",
+]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Numbers of a given kind in an interval.
+
+    Parameters
+    ----------
+    kind : {"real", "integral"}
+        ``"integral"`` accepts Python and numpy integers (not bools); ``"real"`` also accepts floats.
+    left, right : float or None
+        Bounds; ``None`` means unbounded.
+    closed : {"both", "left", "right", "neither"}, default="both"
+        Which bounds are included.
+    """
+
+    kind: str
+    left: float | None = None
+    right: float | None = None
+    closed: str = "both"
+
+    def accepts(self, value: Any) -> bool:
+        if isinstance(value, (bool, np.bool_)):
+            return False
+        if self.kind == "integral":
+            if not isinstance(value, numbers.Integral):
+                return False
+        elif not isinstance(value, numbers.Real):
+            return False
+        if not np.isfinite(value):
+            return False
+        lo_ok = self.left is None or (
+            value >= self.left if self.closed in ("both", "left") else value > self.left
+        )
+        hi_ok = self.right is None or (
+            value <= self.right if self.closed in ("both", "right") else value < self.right
+        )
+        return bool(lo_ok and hi_ok)
+
+    def __str__(self) -> str:
+        lb = "[" if self.closed in ("both", "left") else "("
+        rb = "]" if self.closed in ("both", "right") else ")"
+        lo = "-inf" if self.left is None else repr(self.left)
+        hi = "inf" if self.right is None else repr(self.right)
+        kind = "an int" if self.kind == "integral" else "a float"
+        return f"{kind} in the range {lb}{lo}, {hi}{rb}"
+
+
+@dataclass(frozen=True)
+class Options:
+    """One of a fixed set of values (usually strings)."""
+
+    values: tuple
+
+    def __init__(self, *values: Any) -> None:
+        object.__setattr__(self, "values", tuple(values))
+
+    def accepts(self, value: Any) -> bool:
+        return any(value == v and type(value) is type(v) for v in self.values)
+
+    def __str__(self) -> str:
+        return "one of " + ", ".join(repr(v) for v in self.values)
+
+
+@dataclass(frozen=True)
+class InstanceOf:
+    """An instance of the given type(s), or ``callable``."""
+
+    types: Any
+
+    def accepts(self, value: Any) -> bool:
+        if self.types is callable:
+            return callable(value)
+        return isinstance(value, self.types)
+
+    def __str__(self) -> str:
+        if self.types is callable:
+            return "a callable"
+        types = self.types if isinstance(self.types, tuple) else (self.types,)
+        return "an instance of " + " or ".join(t.__name__ for t in types)
+
+
+def _describe(constraint: Any) -> str:
+    if constraint is None:
+        return "None"
+    if constraint is bool:
+        return "a bool"
+    return str(constraint)
+
+
+def _accepts(constraint: Any, value: Any) -> bool:
+    if constraint is None:
+        return value is None
+    if constraint is bool:
+        return isinstance(value, (bool, np.bool_))
+    return constraint.accepts(value)
+
+
+def validate_params(owner: str, params: dict, constraints: dict) -> None:
+    """Check ``params`` against ``constraints``; raise a ``ValueError``/``TypeError`` naming the fix.
+
+    Parameters
+    ----------
+    owner : str
+        Class name used in the message.
+    params : dict
+        Parameter name -> value.
+    constraints : dict
+        Parameter name -> list of accepted constraints (``None``, ``bool``, :class:`Interval`,
+        :class:`Options`, :class:`InstanceOf`).
+    """
+    for name, value in params.items():
+        allowed: Iterable = constraints.get(name, ())
+        allowed = list(allowed)
+        if not allowed:  # unconstrained parameter
+            continue
+        if any(_accepts(c, value) for c in allowed):
+            continue
+        wanted = " or ".join(_describe(c) for c in allowed)
+        numeric = any(isinstance(c, Interval) for c in allowed)
+        is_number = isinstance(value, numbers.Number) and not isinstance(value, bool)
+        options = any(isinstance(c, Options) for c in allowed)
+        # Right kind of value but out of range / not an option -> ValueError; wrong kind -> TypeError.
+        exc = ValueError if (numeric and is_number) or (options and isinstance(value, str)) else TypeError
+        raise exc(f"{owner}: parameter {name}={value!r} is invalid; expected {wanted}.")
+
+
+def check_random_state(seed: Any) -> np.random.Generator:
+    """Turn ``None``, an int, or a Generator into a :class:`numpy.random.Generator`."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or isinstance(seed, (numbers.Integral, np.random.SeedSequence)):
+        return np.random.default_rng(seed)
+    raise TypeError(f"random_state must be None, an int or a numpy Generator, got {type(seed).__name__}.")
+
+
+_FLOAT_KINDS = "fc"
+
+
+def check_signals(y: Any, m: int, *, name: str = "y", allow_complex: bool = True) -> tuple[np.ndarray, bool]:
+    """Validate measurements and return them as a 2-D ``(m, B)`` float array.
+
+    Parameters
+    ----------
+    y : array_like, shape (m,) or (m, B)
+        Measurements.
+    m : int
+        Expected number of rows (measurements).
+    name : str, default="y"
+        Name used in error messages.
+    allow_complex : bool, default=True
+        Whether complex input is accepted.
+
+    Returns
+    -------
+    Y : ndarray, shape (m, B)
+        Floating-point copy-free view when possible; integer input is promoted to float64.
+    single : bool
+        True when ``y`` was 1-D.
+    """
+    if sp.issparse(y) or isinstance(y, LinearOperator):
+        raise TypeError(f"{name} must be a dense array of shape ({m},) or ({m}, B), got {type(y).__name__}.")
+    arr = np.asarray(y)
+    if arr.dtype == object or arr.dtype.kind not in "biufc":
+        raise TypeError(f"{name} must hold real or complex numbers, got dtype {arr.dtype}.")
+    if arr.dtype.kind == "c" and not allow_complex:
+        raise TypeError(f"{name} is complex but this solver supports real data only.")
+    if arr.dtype.kind in "biu":
+        arr = arr.astype(np.float64)
+    elif arr.dtype == np.float16:
+        arr = arr.astype(np.float32)
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"{name} must be 1-D ({m},) or 2-D ({m}, B), got {arr.ndim}-D shape {arr.shape}.")
+    if arr.shape[0] != m:
+        raise ValueError(
+            f"{name} has {arr.shape[0]} rows but A has {m}; expected {name} of shape ({m},) or ({m}, B)."
+        )
+    if arr.size and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or Inf; remove or impute them before recovery.")
+    single = arr.ndim == 1
+    return (arr[:, None] if single else arr), single

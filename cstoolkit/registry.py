@@ -1,0 +1,87 @@
+"""Name -> class registries for recoverers and dictionary learners (no if/elif dispatch)."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Callable, Iterator
+
+__all__ = ["Registry", "RECOVERERS", "LEARNERS", "register", "register_learner"]
+
+
+class Registry:
+    """A mapping from names to classes, filled by a decorator.
+
+    Parameters
+    ----------
+    kind : str
+        What the registry holds ("recoverer", "learner"), used in messages.
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._classes: dict[str, type] = {}
+
+    def register(self, name: str) -> Callable[[type], type]:
+        """Class decorator: register ``cls`` under ``name`` and set ``cls.name``."""
+        if not isinstance(name, str) or not name or name != name.lower():
+            raise ValueError(f"{self.kind} names must be non-empty lower-case strings, got {name!r}.")
+
+        def deco(cls: type) -> type:
+            if name in self._classes and self._classes[name] is not cls:
+                raise ValueError(f"{self.kind} name {name!r} is already registered to {self._classes[name].__name__}.")
+            cls.name = name
+            self._classes[name] = cls
+            return cls
+
+        return deco
+
+    def get(self, name: str) -> type:
+        """The class registered as ``name``; unknown names raise ``ValueError`` with suggestions."""
+        if isinstance(name, type):
+            return name
+        try:
+            return self._classes[name]
+        except (KeyError, TypeError):
+            close = difflib.get_close_matches(str(name), list(self._classes), n=3, cutoff=0.5)
+            hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise ValueError(
+                f"unknown {self.kind} {name!r}.{hint} Available: {', '.join(sorted(self._classes))}."
+            ) from None
+
+    def create(self, name: str, **params):
+        """Instantiate the class registered as ``name`` with ``params``."""
+        return self.get(name)(**params)
+
+    def names(self) -> list[str]:
+        """Sorted registered names."""
+        return sorted(self._classes)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._classes
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self._classes)
+
+
+RECOVERERS = Registry("recoverer")
+LEARNERS = Registry("learner")
+
+
+def register(name: str) -> Callable[[type], type]:
+    """Register a :class:`~cstoolkit.base.Recoverer` subclass under ``name``.
+
+    Examples
+    --------
+    >>> from cstoolkit.base import Recoverer
+    >>> @register("my-solver")            # doctest: +SKIP
+    ... class MySolver(Recoverer): ...
+    """
+    return RECOVERERS.register(name)
+
+
+def register_learner(name: str) -> Callable[[type], type]:
+    """Register a dictionary-learner class under ``name``."""
+    return LEARNERS.register(name)
