@@ -18,8 +18,25 @@ from .embeddings import EmbeddingMatrix, available_embeddings, load_embeddings
 from .operators import DCTBasis, PartialDCT, PartialFourier, as_operator, dottest
 from .registry import LEARNERS, RECOVERERS, register, register_learner
 from .solvers import FISTA, ISTA, MP, OMP, BasisPursuit, BasisPursuitDenoising, Lasso
+from . import learners  # noqa: F401  (registers dictionary learners)
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # Every registered recoverer/learner is importable as cstoolkit.<ClassName> without
+    # editing this file: look it up in the registries.
+    for reg in (RECOVERERS, LEARNERS):
+        for key in reg.names():
+            cls = reg.get(key)
+            if cls.__name__ == name:
+                return cls
+    raise AttributeError(f"module 'cstoolkit' has no attribute {name!r}")
+
+
+def __dir__():
+    names = set(globals()) | {RECOVERERS.get(k).__name__ for k in RECOVERERS.names()}
+    return sorted(names | {LEARNERS.get(k).__name__ for k in LEARNERS.names()})
 
 
 def make_recoverer(name: str, **params) -> Recoverer:
@@ -40,8 +57,19 @@ def get_recoverer_class(name: str) -> type:
     return RECOVERERS.get(name)
 
 
+def make_learner(name: str, **params):
+    """Instantiate the dictionary learner registered as ``name`` (see :func:`available_learners`)."""
+    return LEARNERS.create(name, **params)
+
+
+def available_learners() -> list[str]:
+    """Sorted names of every registered dictionary learner."""
+    return LEARNERS.names()
+
+
 __all__ = [
     "Recoverer", "RecoveryResult", "HISTORY_KEYS", "make_recoverer", "available_recoverers", "get_recoverer_class",
+    "make_learner", "available_learners",
     "register", "register_learner", "RECOVERERS", "LEARNERS",
     "Callback", "IterationInfo", "MetricsCallback", "StopAfter", "StopWhenError",
     "as_operator", "dottest", "DCTBasis", "PartialDCT", "PartialFourier",

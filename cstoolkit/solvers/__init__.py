@@ -1,8 +1,18 @@
-"""All registered recoverers. Importing this package registers them (one line per module)."""
+"""All registered recoverers.
 
-from .cd import Lasso
-from .convex import BasisPursuit, BasisPursuitDenoising
-from .greedy import MP, OMP
-from .proximal import FISTA, ISTA
+Every public module of this package is imported here, which runs its ``@register`` lines: a
+new solver is one new module (or one class in an existing one) and needs no edit elsewhere.
+The classes are reachable as ``cstoolkit.<ClassName>`` through the registry.
+"""
 
-__all__ = ["Lasso", "OMP", "MP", "ISTA", "FISTA", "BasisPursuit", "BasisPursuitDenoising"]
+import importlib as _importlib
+import pkgutil as _pkgutil
+
+for _mod in _pkgutil.iter_modules(__path__):
+    if not _mod.name.startswith("_"):
+        _importlib.import_module(f"{__name__}.{_mod.name}")
+
+from .cd import Lasso  # noqa: E402  (explicit names for IDEs and docs)
+from .convex import BasisPursuit, BasisPursuitDenoising  # noqa: E402
+from .greedy import MP, OMP  # noqa: E402
+from .proximal import FISTA, ISTA  # noqa: E402
