@@ -15,6 +15,7 @@ row convention instead (samples are rows); see :mod:`cstoolkit.learners`.
 
 from __future__ import annotations
 
+import abc
 import inspect
 import logging
 import time
@@ -132,7 +133,7 @@ def _float_dtype(*dtypes) -> np.dtype:
     return np.dtype(np.float32) if dt == np.float32 else np.dtype(np.float64)
 
 
-class Recoverer:
+class Recoverer(abc.ABC):
     """Base class of every sparse recovery solver.
 
     Subclasses take hyperparameters as keyword-only ``__init__`` arguments, store them
@@ -305,17 +306,21 @@ class Recoverer:
         return result
 
     # -- hooks for subclasses ---------------------------------------------------------
-    def _setup(self, A: LinearOperator, Y: np.ndarray, X0):  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} must implement _setup")
+    @abc.abstractmethod
+    def _setup(self, A: LinearOperator, Y: np.ndarray, X0):
+        """Build the iteration state for operator ``A`` (m, n), measurements ``Y`` (m, B), start ``X0``."""
 
-    def _step(self, state, it: int):  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} must implement _step")
+    @abc.abstractmethod
+    def _step(self, state, it: int):
+        """Advance every signal by one iteration; return a stop reason once all are done, else None."""
 
-    def _monitor(self, state):  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} must implement _monitor")
+    @abc.abstractmethod
+    def _monitor(self, state):
+        """Objective and residual norm of the current iterate, each of shape (B,)."""
 
-    def _coef(self, state) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} must implement _coef")
+    @abc.abstractmethod
+    def _coef(self, state) -> np.ndarray:
+        """Current coefficients, shape (n, B)."""
 
     def _history(self, state):
         """Optional: full history ``{key: (n_iter, B)}`` for one-shot solvers, else None."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import logging
 
 import numpy as np
@@ -25,8 +26,9 @@ class _CvxpyRecoverer(Recoverer):
         "solver_options": [InstanceOf(dict), None],
     }
 
-    def _build(self, cp, A, y_param, x):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _build(self, cp, A, y_param, x):
+        """The cvxpy problem in variable ``x`` with measurement parameter ``y_param``."""
 
     def _setup(self, A, Y, X0):
         try:
