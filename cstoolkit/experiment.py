@@ -164,7 +164,8 @@ def run_grid(
     logger.info("%d of %d cells cached; computing %d", len(cells) - len(todo), len(cells), len(todo))
     if todo:
         jobs = (delayed(_compute_and_store)(compute, cells[i], str(paths[i])) for i in todo)
-        with parallel_config(backend=backend, n_jobs=n_jobs):
+        cfg = {"n_jobs": n_jobs} if backend is None else {"n_jobs": n_jobs, "backend": backend}
+        with parallel_config(**cfg):
             par = Parallel(return_as="generator")
             for i, rec in zip(todo, par(jobs)):
                 records[i] = rec
