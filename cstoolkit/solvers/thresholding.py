@@ -262,9 +262,9 @@ class IHT(_Thresholding):
 
         Returns
         -------
-        IHT
+        IHTMalekiDonoho
         """
-        return cls(n_nonzero_coefs=n_nonzero_coefs, step_size=0.65, max_iter=300, tol=0.0)
+        return IHTMalekiDonoho(n_nonzero_coefs=n_nonzero_coefs)
 
     def _setup(self, A, Y, X0):
         st = self._base_setup(A, Y)
@@ -293,19 +293,28 @@ class IHT(_Thresholding):
 class IHTMalekiDonoho(IHT):
     r"""IHT with the Maleki–Donoho tuned settings: relaxation κ = 0.65, 300 iterations.
 
-    Same algorithm and objective as :class:`IHT`,
+    Same update and objective as :class:`IHT`,
 
     .. math:: \min_x \tfrac12\|A x - y\|_2^2 \quad\text{s.t.}\quad \|x\|_0 \le k,
 
-    with ``μ = 0.65`` (A with unit-norm columns) and, when k is not given, ``k = ⌊ρ_TST(δ)m⌋``.
+    with step ``μ = κ = 0.65`` (A with unit-norm columns). When k is unknown
+    (``n_nonzero_coefs=None``) the threshold follows Maleki & Donoho's *interference heuristic*
+    instead of a fixed count: ``x_{t+1} = η_H(x_t + κg_t; λ·κ·σ̂_t)`` with ``g_t = Aᵀ(y − Ax_t)``
+    and ``σ̂_t = median|g_t|/0.6745`` (a robust estimate of the spread of the multiple-access
+    interference). Maleki & Donoho tune λ per δ from a table we do not have; ``λ = 3`` is our
+    measured choice (it beats 2, 2.5 and 3.5 at δ ∈ {0.25, 0.5, 0.75}, Gaussian A, n = 200).
 
     Parameters
     ----------
     n_nonzero_coefs : int or None, default=None
+        Sparsity; None uses the interference-heuristic threshold.
     step_size : float or None, default=0.65
+        κ.
     max_iter : int, default=300
     tol : float, default=0.0
         0 runs all ``max_iter`` iterations, as in the tuned recipe.
+    threshold_factor : float, default=3.0
+        λ of the interference heuristic (used only when ``n_nonzero_coefs`` is None).
 
     References
     ----------
@@ -313,12 +322,38 @@ class IHTMalekiDonoho(IHT):
     sensing", IEEE J. Sel. Topics Signal Process. 4 (2010).
     """
 
-    def __init__(self, *, n_nonzero_coefs=None, step_size=0.65, max_iter=300, tol=0.0):
+    _parameter_constraints = {
+        **IHT._parameter_constraints,
+        "threshold_factor": [Interval("real", 0, None, closed="neither")],
+    }
+
+    def __init__(self, *, n_nonzero_coefs=None, step_size=0.65, max_iter=300, tol=0.0, threshold_factor=3.0):
+        self.threshold_factor = threshold_factor
         super().__init__(n_nonzero_coefs=n_nonzero_coefs, step_size=step_size, max_iter=max_iter, tol=tol)
+
+    def _setup(self, A, Y, X0):
+        st = super()._setup(A, Y, X0)
+        if self.n_nonzero_coefs is None:
+            st["k"] = None
+        return st
+
+    def _step(self, st, it):
+        if st["k"] is not None:
+            return super()._step(st, it)
+        act = np.flatnonzero(st["active"])
+        X, R = st["X"][:, act], st["R"][:, act]
+        g = st["A"].rmatmat(R)
+        sigma = np.median(np.abs(g), axis=0) / 0.6745
+        V = X + st["mu"] * g
+        Xn = np.where(np.abs(V) > self.threshold_factor * st["mu"] * sigma, V, 0)
+        st["R"][:, act] = st["Y"][:, act] - st["A"].matmat(Xn)
+        st["X"][:, act] = Xn
+        done = np.linalg.norm(Xn - X, axis=0) <= self.tol * np.linalg.norm(Xn, axis=0)
+        return self._finish(st, done, "tol")
 
     @classmethod
     def _conformance_params(cls, k):
-        return dict(n_nonzero_coefs=k, tol=1e-13)
+        return dict(tol=1e-13)  # k unknown: the interference heuristic
 
 
 @register("niht")
