@@ -1,0 +1,524 @@
+r"""Shared machinery of the dictionary learners: parameters, input checks, the coding step.
+
+Conventions (read this once; every learner follows it)
+-------------------------------------------------------
+Learners follow **scikit-learn's row convention**: ``X`` has shape ``(n_samples, n_features)``,
+one sample per row; ``components_`` has shape ``(n_atoms, n_features)``, one unit-norm atom per
+row; ``transform(X)`` returns codes ``C`` of shape ``(n_samples, n_atoms)`` with
+
+.. math::
+
+    X \approx C\,\mathrm{components\_}.
+
+Recoverers use the **column convention** ``y ≈ A s`` with signals as columns. The two meet as
+
+=====================================  =====================================
+learner (rows are samples)             recoverer (columns are signals)
+=====================================  =====================================
+``X`` (n_samples, n_features)          ``Y = X.T`` (m = n_features, B = n_samples)
+``components_`` (n_atoms, n_features)  ``A = D = components_.T`` (m, n = n_atoms)
+``C = transform(X)`` (n_samples, K)    ``S = coder.recover(D, X.T).coef`` = ``C.T``
+=====================================  =====================================
+
+so the coding step is one batched call ``coder.recover(components_.T, X.T)`` and
+``learner.as_basis()`` (= ``components_.T``) is the ``basis=`` argument of
+:meth:`cstoolkit.base.Recoverer.recover`.
+
+Objective recorded in ``history_["objective"]``: the coder's own objective averaged over the
+samples it coded, :math:`\frac1N\sum_i \tfrac12\|x_i - D c_i\|^2 + \lambda R(c_i)` (``R = 0`` for
+greedy coders such as OMP), evaluated right after the coding step of each iteration.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import numbers
+import time
+from typing import ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._validation import InstanceOf, Interval, Options, check_random_state, validate_params
+from ..base import Recoverer
+
+__all__ = ["DictionaryLearner"]
+
+logger = logging.getLogger(__name__)
+
+#: history keys every learner records, one entry per iteration (mini-batch for online learning)
+LEARNER_HISTORY_KEYS = ("objective", "rel_error", "mean_nnz", "time")
+
+
+def _float_dtype(dtype) -> np.dtype:
+    return np.dtype(np.float32) if np.dtype(dtype) == np.float32 else np.dtype(np.float64)
+
+
+def _index_of(arr) -> np.ndarray:
+    return np.asarray(arr)
+
+
+class DictionaryLearner:
+    """Base class of the dictionary learners (K-SVD, MOD, online).
+
+    Subclasses take keyword-only hyperparameters, store them unchanged, declare
+    ``_parameter_constraints`` and call ``self._validate_params()``. They implement ``fit``
+    (and the online learner ``partial_fit``); the base class gives ``transform``,
+    ``inverse_transform``, ``fit_transform``, ``as_basis``, parameter handling, the
+    initialisation of the dictionary, the sparse-coding step through the coder object and the
+    replacement of unused or duplicated atoms.
+
+    See the module docstring of :mod:`cstoolkit.learners._base` for the row/column
+    convention.
+    """
+
+    name: ClassVar[str] = ""
+    _parameter_constraints: ClassVar[dict] = {}
+
+    # -- parameters --------------------------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values() if p.name != "self" and p.kind == p.KEYWORD_ONLY]
+
+    def get_params(self, deep: bool = False) -> dict:
+        """Hyperparameters as a dict (scikit-learn style)."""
+        return {k: getattr(self, k) for k in self._param_names()}
+
+    def set_params(self, **params):
+        """Set hyperparameters (validated) and return ``self``."""
+        valid = set(self._param_names())
+        for k, v in params.items():
+            if k not in valid:
+                raise ValueError(f"{type(self).__name__} has no parameter {k!r}; valid: {', '.join(sorted(valid))}.")
+            setattr(self, k, v)
+        self._validate_params()
+        return self
+
+    def _validate_params(self) -> None:
+        validate_params(type(self).__name__, self.get_params(), self._parameter_constraints)
+        init = getattr(self, "init", "data")
+        if not isinstance(init, str):
+            arr = np.asarray(init)
+            if arr.ndim != 2 or arr.dtype.kind not in "biuf":
+                raise ValueError(
+                    f"{type(self).__name__}: init must be 'data', 'random' or a real array of shape "
+                    f"(n_atoms, n_features); got {type(init).__name__} of shape {arr.shape}."
+                )
+            if arr.shape[0] != self.n_atoms:
+                raise ValueError(
+                    f"{type(self).__name__}: init has {arr.shape[0]} atoms (rows) but n_atoms={self.n_atoms}; "
+                    "pass an array of shape (n_atoms, n_features)."
+                )
+
+    def __repr__(self) -> str:
+        defaults = {
+            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values() if p.name != "self"
+        }
+        changed = []
+        for k, v in self.get_params().items():
+            d = defaults.get(k, inspect.Parameter.empty)
+            same = v is d or (type(v) is type(d) and not isinstance(v, np.ndarray) and v == d)
+            if not same:
+                changed.append(f"{k}={v!r}" if not isinstance(v, np.ndarray) else f"{k}=<array {v.shape}>")
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def clone(self):
+        """A new unfitted learner with the same parameters."""
+        return type(self)(**self.get_params())
+
+    # -- input checks ------------------------------------------------------------------
+    def _check_X(self, X, *, fitted: bool) -> np.ndarray:
+        """2-D finite float array (float32 kept, everything else float64)."""
+        owner = type(self).__name__
+        if sp.issparse(X):
+            X = X.toarray()
+        try:
+            arr = np.asarray(X)
+        except Exception as exc:  # ragged input and the like
+            raise TypeError(f"{owner}: X could not be converted to a numeric array: {exc}") from exc
+        if arr.dtype == object or arr.dtype.kind not in "biuf":
+            raise TypeError(f"{owner}: X must hold real numbers; got dtype {arr.dtype}.")
+        if arr.ndim != 2:
+            raise ValueError(
+                f"{owner}: X must be 2-D (n_samples, n_features); got shape {arr.shape}. "
+                "Use x.reshape(1, -1) for a single sample."
+            )
+        if arr.shape[0] < 1 or arr.shape[1] < 1:
+            raise ValueError(f"{owner}: X is empty (shape {arr.shape}).")
+        arr = arr.astype(_float_dtype(arr.dtype), copy=False)
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{owner}: X contains NaN or Inf; remove or impute them first.")
+        if fitted:
+            self._check_fitted()
+            nf = self.components_.shape[1]
+            if arr.shape[1] != nf:
+                raise ValueError(
+                    f"{owner}: X has {arr.shape[1]} features but the dictionary was fitted on {nf}; "
+                    f"expected X of shape (n_samples, {nf})."
+                )
+        return arr
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "components_"):
+            raise RuntimeError(f"{type(self).__name__} is not fitted yet; call fit(X) first.")
+
+    # -- the coder ---------------------------------------------------------------------
+    def _make_coder(self) -> Recoverer:
+        from ..solvers.greedy import OMP
+
+        return OMP() if self.coder is None else self.coder
+
+    def _check_coder_budget(self, coder: Recoverer, n_features: int) -> None:
+        """Clear errors for a sparsity level the dictionary cannot support."""
+        k = getattr(coder, "n_nonzero_coefs", None)
+        owner = type(self).__name__
+        if k is not None:
+            if k > self.n_atoms:
+                raise ValueError(
+                    f"{owner}: the coder asks for n_nonzero_coefs={k} atoms per sample but the dictionary "
+                    f"has only n_atoms={self.n_atoms}; lower n_nonzero_coefs or raise n_atoms."
+                )
+            if k > n_features:
+                raise ValueError(
+                    f"{owner}: n_nonzero_coefs={k} exceeds n_features={n_features}; a sample of "
+                    f"{n_features} features is exactly represented by at most {n_features} atoms."
+                )
+
+    def _code(self, coder: Recoverer, D: np.ndarray, Y: np.ndarray, gram=None):
+        """Sparse-code the columns of ``Y`` (m, B) over the atoms ``D`` (m, K).
+
+        Returns ``(S (K, B) dense, per-signal objective (B,), residual norms (B,))``.
+        An :class:`~cstoolkit.OMP` coder takes the fast path (Batch-OMP with the cached Gram
+        matrix ``gram``); any other recoverer is called as ``coder.recover(D, Y)``.
+        """
+        from ..solvers.greedy import OMP, _greedy_budget, omp_batch
+
+        if type(coder) is OMP:
+            m, K = D.shape
+            k = _greedy_budget(coder.n_nonzero_coefs, coder.tol, m, K, "OMP")
+            G = D.T @ D if gram is None else gram
+            S, res, _ = omp_batch(D, Y, k, tol=coder.tol, batch_size=coder.batch_size, engine=coder.engine, gram=G)
+            r = res[-1]
+            return S, 0.5 * r * r, r
+        result = coder.recover(D, Y)
+        S = np.asarray(result.coef)
+        if S.ndim == 1:
+            S = S[:, None]
+        S = S.astype(Y.dtype, copy=False)
+        obj = np.asarray(result.history["objective"])
+        obj = obj[-1] if obj.size and obj.ndim == 2 else np.asarray(obj).reshape(-1, Y.shape[1])[-1]
+        r = np.linalg.norm(Y - D @ S, axis=0)
+        return S, np.asarray(obj, dtype=float), r
+
+    # -- initialisation and atom replacement -------------------------------------------
+    def _init_dictionary(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Initial atoms as columns, shape (n_features, n_atoms), unit norm."""
+        N, m = X.shape
+        K = self.n_atoms
+        init = self.init
+        if not isinstance(init, str):
+            D0 = np.asarray(init, dtype=X.dtype)
+            if D0.shape != (K, m):
+                raise ValueError(
+                    f"{type(self).__name__}: init has shape {D0.shape}; expected (n_atoms, n_features) = ({K}, {m})."
+                )
+            if not np.all(np.isfinite(D0)):
+                raise ValueError(f"{type(self).__name__}: init contains NaN or Inf.")
+            D = D0.T.copy()
+        elif init == "random":
+            D = rng.standard_normal((m, K)).astype(X.dtype)
+        else:  # "data": distinct non-zero samples drawn at random, topped up with random atoms
+            nonzero = np.flatnonzero(np.any(X != 0, axis=1))
+            take = min(K, nonzero.size)
+            rows = rng.choice(nonzero, size=take, replace=False) if take else np.zeros(0, dtype=int)
+            D = np.empty((m, K), dtype=X.dtype)
+            D[:, :take] = X[rows].T
+            if take < K:
+                logger.info("%s: only %d non-zero samples for %d atoms; the rest start random", type(self).__name__, take, K)
+                D[:, take:] = rng.standard_normal((m, K - take))
+        norms = np.linalg.norm(D, axis=0)
+        bad = norms <= np.finfo(D.dtype).tiny
+        if bad.any():
+            D[:, bad] = rng.standard_normal((m, int(bad.sum())))
+            norms = np.linalg.norm(D, axis=0)
+        return D / norms
+
+    @staticmethod
+    def _replacement_atoms(Y: np.ndarray, err: np.ndarray, n: int):
+        """The ``n`` worst-represented signals (largest residual norm), normalised, as columns.
+
+        ``err`` (B,) is zeroed at the chosen signals so that each is used once.
+        Returns ``(atoms (m, n'), chosen indices)`` with ``n' <= n`` (zero signals are skipped).
+        """
+        order = np.argsort(-err, kind="stable")[: n]
+        order = order[err[order] > 0]
+        err[order] = 0
+        cols = Y[:, order]
+        norms = np.linalg.norm(cols, axis=0)
+        ok = norms > 0
+        return cols[:, ok] / norms[ok], order[ok]
+
+    def _replace_atoms(self, D, Y, err, unused, rng, *, coherence=None):
+        """Replace unused atoms and near-duplicates (``|dᵢᵀdⱼ| > dup_threshold``) in place.
+
+        Each replaced atom becomes the normalised worst-represented signal (largest residual
+        norm in ``err``), every signal used at most once; when signals run out, a random unit
+        vector. Returns the indices of the replaced atoms.
+        """
+        K = D.shape[1]
+        bad = np.zeros(K, dtype=bool)
+        bad[unused] = True
+        thr = getattr(self, "dup_threshold", None)
+        if thr is not None:
+            G = np.abs(D.T @ D) if coherence is None else np.abs(coherence)
+            G = np.triu(G, 1)
+            bad |= (G > thr).any(axis=0)  # the later atom of each near-duplicate pair
+        idx = np.flatnonzero(bad)
+        if idx.size == 0:
+            return idx
+        atoms, _ = self._replacement_atoms(Y, err, idx.size)
+        n_from_data = atoms.shape[1]
+        D[:, idx[:n_from_data]] = atoms
+        if n_from_data < idx.size:
+            R = rng.standard_normal((D.shape[0], idx.size - n_from_data)).astype(D.dtype)
+            D[:, idx[n_from_data:]] = R / np.linalg.norm(R, axis=0)
+        logger.debug("%s: replaced %d atoms", type(self).__name__, idx.size)
+        return idx
+
+    # -- public API shared by every learner --------------------------------------------
+    def transform(self, X, *, sparse_output=None):
+        """Sparse codes of the rows of ``X`` over the learned atoms.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, n_features)
+        sparse_output : bool or None, default=None
+            Return a :class:`scipy.sparse.csr_array` instead of a dense array; None uses the
+            learner's ``sparse_output`` parameter.
+
+        Returns
+        -------
+        codes : ndarray or csr_array, shape (n_samples, n_atoms)
+            ``X ≈ codes @ components_``; computed as ``coder.recover(components_.T, X.T).coef.T``.
+        """
+        X = self._check_X(X, fitted=True)
+        coder = self._make_coder()
+        self._check_coder_budget(coder, X.shape[1])
+        D = np.ascontiguousarray(self.components_.T, dtype=X.dtype)
+        S, _, _ = self._code(coder, D, X.T)
+        codes = np.ascontiguousarray(S.T)
+        sparse = self.sparse_output if sparse_output is None else sparse_output
+        return sp.csr_array(codes) if sparse else codes
+
+    def fit_transform(self, X, y=None, **kw):
+        """``fit(X)`` then ``transform(X)``; returns codes of shape (n_samples, n_atoms)."""
+        return self.fit(X).transform(X, **kw)
+
+    def inverse_transform(self, codes):
+        """Reconstruct samples from codes: ``codes @ components_``.
+
+        Parameters
+        ----------
+        codes : ndarray or scipy.sparse matrix, shape (n_samples, n_atoms)
+
+        Returns
+        -------
+        X_hat : ndarray, shape (n_samples, n_features)
+        """
+        self._check_fitted()
+        K = self.components_.shape[0]
+        if codes.ndim != 2 or codes.shape[1] != K:
+            raise ValueError(f"codes has shape {codes.shape}; expected (n_samples, {K}).")
+        out = codes @ self.components_
+        return np.asarray(out)
+
+    def as_basis(self) -> np.ndarray:
+        """The learned dictionary in the recoverers' column convention, shape (n_features, n_atoms).
+
+        Pass it as ``basis=`` to :meth:`cstoolkit.base.Recoverer.recover`:
+        ``cs.OMP(n_nonzero_coefs=k).recover(A, A @ x, basis=learner.as_basis())`` recovers a
+        signal ``x ≈ D s`` measured by ``A``.
+        """
+        self._check_fitted()
+        return np.ascontiguousarray(self.components_.T)
+
+    # -- bookkeeping -------------------------------------------------------------------
+    def _new_history(self):
+        return {k: [] for k in LEARNER_HISTORY_KEYS}
+
+    def _record(self, hist, t0, objective, rel_error, mean_nnz):
+        hist["objective"].append(float(objective))
+        hist["rel_error"].append(float(rel_error))
+        hist["mean_nnz"].append(float(mean_nnz))
+        hist["time"].append(time.perf_counter() - t0)
+
+    def _finish_history(self, hist):
+        self.history_ = {k: np.asarray(v, dtype=float) for k, v in hist.items()}
+
+
+def _common_constraints() -> dict:
+    return {
+        "n_atoms": [Interval("integral", 1, None)],
+        "coder": [InstanceOf(Recoverer), None],
+        "init": [InstanceOf(np.ndarray), Options("data", "random")],
+        "random_state": [Interval("integral", 0, None), InstanceOf(np.random.Generator), None],
+        "dup_threshold": [Interval("real", 0, 1, closed="right"), None],
+        "min_usage": [Interval("integral", 0, None)],
+        "sparse_output": [bool],
+        "callback": [InstanceOf(callable), None],
+    }
+
+
+def _seed(random_state):
+    return check_random_state(random_state)
+
+
+def fit_error_sq(xx: float, W: np.ndarray, CtC: np.ndarray, CtX: np.ndarray) -> float:
+    r"""``‖X − C W‖_F²`` from ``CᵀC`` (K, K) and ``CᵀX`` (K, m) without forming the residual.
+
+    ``xx = ‖X‖_F²``, ``W`` (K, m) atoms as rows:
+    ``‖X‖² − 2⟨W, CᵀX⟩ + ⟨W Wᵀ, CᵀC⟩`` (accumulated in float64).
+    """
+    W = np.asarray(W, dtype=np.float64)
+    val = xx - 2.0 * float(np.vdot(W, np.asarray(CtX, dtype=np.float64)))
+    val += float(np.vdot(W @ W.T, np.asarray(CtC, dtype=np.float64)))
+    return max(val, 0.0)
+
+
+def is_integer(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+class SparseCodes:
+    """Codes of N samples with at most ``s`` atoms each, in a padded row layout.
+
+    ``idx`` (N, s) atom indices and ``val`` (N, s) coefficients (padding: index 0, value 0),
+    so that sample ``i`` is ``Σ_t val[i, t] · W[idx[i, t]]``. This layout makes the K-SVD atom
+    update a gather over the samples that use the atom, and converts to CSR in O(N s).
+    """
+
+    def __init__(self, idx: np.ndarray, val: np.ndarray, n_atoms: int):
+        self.idx, self.val, self.n_atoms = idx, val, int(n_atoms)
+
+    @classmethod
+    def from_dense(cls, S: np.ndarray) -> "SparseCodes":
+        """From coefficients as columns, ``S`` of shape (K, N)."""
+        K, N = S.shape
+        C = sp.csc_array(S)
+        C.eliminate_zeros()
+        counts = np.diff(C.indptr)
+        s = max(int(counts.max()) if N else 0, 1)
+        col = np.repeat(np.arange(N), counts)
+        slot = np.arange(C.nnz) - C.indptr[col]
+        idx = np.zeros((N, s), dtype=np.int64)
+        val = np.zeros((N, s), dtype=S.dtype)
+        idx[col, slot] = C.indices
+        val[col, slot] = C.data
+        return cls(idx, val, K)
+
+    def to_csr(self) -> sp.csr_array:
+        """Codes as a (N, K) CSR array (explicit zeros of the padding removed)."""
+        N, s = self.idx.shape
+        C = sp.csr_array((self.val.ravel(), self.idx.ravel(), np.arange(0, N * s + 1, s)), shape=(N, self.n_atoms))
+        C.sum_duplicates()
+        C.eliminate_zeros()
+        return C
+
+    def atom_positions(self):
+        """Per atom ``j``: flat positions into ``idx``/``val`` where atom ``j`` is used (non-zero)."""
+        flat_idx = self.idx.ravel()
+        used = np.flatnonzero(self.val.ravel() != 0)
+        order = used[np.argsort(flat_idx[used], kind="stable")]
+        counts = np.bincount(flat_idx[used], minlength=self.n_atoms)
+        return np.split(order, np.cumsum(counts)[:-1])
+
+    def reconstruct(self, W: np.ndarray, rows=None) -> np.ndarray:
+        """``C W`` for the given rows (all by default), shape (n_rows, m)."""
+        idx = self.idx if rows is None else self.idx[rows]
+        val = self.val if rows is None else self.val[rows]
+        return np.matmul(val[:, None, :], W[idx])[:, 0, :]
+
+    def gram_stats(self, X: np.ndarray):
+        """``(CᵀC (K, K) dense, CᵀX (K, m))``."""
+        C = self.to_csr()
+        CtC = (C.T @ C).toarray()
+        CtX = np.asarray(C.T @ X)
+        return CtC, CtX
+
+
+class BatchDictionaryLearner(DictionaryLearner):
+    """Alternating minimisation over the whole training set (K-SVD, MOD).
+
+    Each iteration codes every sample with the coder (``coder.recover(W.T, X.T)``, or the
+    Batch-OMP fast path with the Gram matrix ``W Wᵀ`` for an :class:`~cstoolkit.OMP` coder),
+    then calls the subclass hook ``_update_dictionary(X, W, codes, rng) -> failed atoms``
+    which updates the atoms ``W`` (K, m) in place (and, for K-SVD, the code values).
+    Atoms that failed, were used by fewer than ``min_usage`` samples or duplicate an earlier
+    atom are then replaced (see ``_replace_atoms``).
+    """
+
+    def fit(self, X, y=None):
+        """Learn the dictionary from the rows of ``X``.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, n_features)
+            Training samples (float32 is kept; other dtypes are computed in float64).
+        y : ignored
+
+        Returns
+        -------
+        self
+            With ``components_`` (n_atoms, n_features) of unit-norm rows, ``n_iter_`` and
+            ``history_`` (arrays of length ``n_iter_`` under ``"objective"``,
+            ``"rel_error"`` = ‖X − C W‖_F/‖X‖_F after the dictionary update, ``"mean_nnz"``
+            and cumulative ``"time"`` in seconds, callback time excluded).
+        """
+        from ..solvers.greedy import OMP
+
+        X = self._check_X(X, fitted=False)
+        rng = _seed(self.random_state)
+        coder = self._make_coder()
+        self._check_coder_budget(coder, X.shape[1])
+        W = np.ascontiguousarray(self._init_dictionary(X, rng).T)
+        self.components_ = W
+        xx = float(np.einsum("ij,ij->", X, X, dtype=np.float64))
+        xx = xx if xx > 0 else 1.0
+        hist = self._new_history()
+        t0 = time.perf_counter()
+        prev = np.inf
+        self.n_iter_ = 0
+        for it in range(1, self.max_iter + 1):
+            gram = W @ W.T if type(coder) is OMP else None
+            S, obj, r = self._code(coder, W.T, X.T, gram=gram)
+            codes = SparseCodes.from_dense(S)
+            del S
+            failed = self._update_dictionary(X, W, codes, rng)
+            usage = np.bincount(codes.idx[codes.val != 0], minlength=self.n_atoms)
+            bad = np.union1d(np.asarray(failed, dtype=np.int64), np.flatnonzero(usage < self.min_usage))
+            err = np.linalg.norm(X - codes.reconstruct(W), axis=1).astype(np.float64)
+            replaced = self._replace_atoms(W.T, X.T, err, bad, rng)
+            if replaced.size:  # their coefficients are stale: drop them so the recorded error is exact
+                codes.val[np.isin(codes.idx, replaced)] = 0
+            CtC, CtX = codes.gram_stats(X)
+            rel = np.sqrt(fit_error_sq(xx, W, CtC, CtX) / xx)
+            nnz = np.count_nonzero(codes.val) / X.shape[0]
+            self._record(hist, t0, np.mean(obj), rel, nnz)
+            self.n_iter_ = it
+            logger.debug("%s it %d: objective %.6g rel_error %.6g", type(self).__name__, it, np.mean(obj), rel)
+            if self.callback is not None:
+                tc = time.perf_counter()
+                stop = self.callback(self, it)
+                t0 += time.perf_counter() - tc
+                if stop:
+                    break
+            if self.tol > 0 and 0 <= prev - rel < self.tol * prev:
+                break
+            prev = rel
+        self._finish_history(hist)
+        return self
+
+    def _update_dictionary(self, X, W, codes, err, rng):  # pragma: no cover - abstract
+        raise NotImplementedError

@@ -1,0 +1,257 @@
+r"""Online (mini-batch) dictionary learning, Mairal, Bach, Ponce & Sapiro (2009, 2010).
+
+Minimises the expected coding loss over a stream of samples,
+
+.. math::
+
+    \min_{W:\ \|w_j\|_2 = 1}\ \mathbb E_x\Bigl[\min_c\ \tfrac12\|x - W^\top c\|_2^2 + \lambda R(c)\Bigr],
+
+by alternating, for each mini-batch, a sparse-coding step with the coder object and a block
+coordinate descent on the surrogate built from the running statistics
+:math:`A = \sum c c^\top` and :math:`B = \sum c x^\top`. Rows are samples; see
+:mod:`cstoolkit.learners._base` for the mapping to the recoverers' column convention.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from .._validation import Interval
+from ..registry import register_learner
+from ._base import DictionaryLearner, _common_constraints, _seed
+
+__all__ = ["OnlineDictionaryLearning"]
+
+logger = logging.getLogger(__name__)
+
+
+def _bcd_sweep(W, A, B, n_sweeps, tiny):
+    """Block coordinate descent on ½tr(Wᵀ A W) − tr(Wᵀ B) over unit-norm rows of W, in place.
+
+    Atom ``j``: ``u = w_j + (b_j − a_jᵀ W)/A_jj``, ``w_j = u/‖u‖`` (Mairal et al. 2010, Alg. 2,
+    with the sphere instead of the ball so that greedy coders see equal-norm atoms).
+    Returns the atoms whose ``A_jj`` is below ``tiny`` (not updated).
+    """
+    K = W.shape[0]
+    diag = np.diag(A).copy()
+    dead = np.flatnonzero(diag <= tiny)
+    live = np.flatnonzero(diag > tiny)
+    for _ in range(n_sweeps):
+        for j in live:
+            u = W[j] + (B[j] - A[j] @ W) / diag[j]
+            nu = np.linalg.norm(u)
+            if nu > 0:
+                W[j] = u / nu
+    return dead
+
+
+@register_learner("online")
+class OnlineDictionaryLearning(DictionaryLearner):
+    r"""Online dictionary learning with mini-batches and any coder (Mairal et al. 2009/2010).
+
+    For mini-batch :math:`t` of :math:`\eta` samples :math:`X_t` with codes :math:`C_t`
+    (``coder.recover(W.T, X_t.T)``; Batch-OMP with a cached Gram matrix for an OMP coder):
+
+    .. math::
+
+        A \leftarrow \beta_t A + \tfrac1\eta C_t^\top C_t,\qquad
+        B \leftarrow \beta_t B + \tfrac1\eta C_t^\top X_t,\qquad
+        \beta_t = \frac{\theta_t + 1 - \eta}{\theta_t + 1},\quad
+        \theta_t = \begin{cases} t\eta & t < \eta \\ \eta^2 + t - \eta & t \ge \eta\end{cases}
+
+    (the mini-batch weighting of Mairal et al. 2010, §3.4.3, which forgets the early, poorly
+    coded batches), then ``n_sweeps`` sweeps of block coordinate descent over the atoms on
+    :math:`\tfrac12\operatorname{tr}(W^\top A W) - \operatorname{tr}(W^\top B)`, each atom
+    projected onto the unit sphere.
+
+    Parameters
+    ----------
+    n_atoms : int
+        Number of atoms ``K``.
+    coder : Recoverer or None, default=None
+        Sparse-coding solver object (None: ``cstoolkit.OMP()``); see :class:`~cstoolkit.KSVD`.
+    batch_size : int, default=256
+        Samples per mini-batch in ``fit``.
+    max_iter : int, default=1
+        Passes (epochs) over the data in ``fit``.
+    n_sweeps : int, default=1
+        Block-coordinate-descent sweeps over the atoms per mini-batch.
+    shuffle : bool, default=True
+        Shuffle the samples before every epoch.
+    init : {"data", "random"} or ndarray of shape (n_atoms, n_features), default="data"
+        As in :class:`~cstoolkit.KSVD` (``fit`` draws from the whole training set;
+        a first ``partial_fit`` from its batch, topped up with random atoms).
+    dup_threshold : float in (0, 1] or None, default=0.99
+        After every mini-batch an atom whose absolute inner product with an earlier atom
+        exceeds this is replaced; None disables the check.
+    min_usage : int, default=1
+        An atom is *unused* when its running statistic ``A_jj`` is below ``1e-6·mean(diag A)``
+        (it has effectively never been used); unused and duplicated atoms are replaced by the
+        worst-represented samples of the current mini-batch (largest residual norm), normalised,
+        and their statistics reset to zero. ``min_usage=0`` disables the unused-atom rule.
+    random_state : int, numpy Generator or None, default=None
+    sparse_output : bool, default=False
+        Whether ``transform`` returns a ``scipy.sparse.csr_array``.
+    callback : callable or None, default=None
+        ``callback(learner, step)`` after every mini-batch; returning True stops ``fit``.
+        Its run time is not counted in ``history_["time"]``.
+
+    Attributes
+    ----------
+    components_ : ndarray, shape (n_atoms, n_features)
+        Unit-norm atoms as rows.
+    n_iter_ : int
+        Completed epochs of the last ``fit``.
+    n_steps_ : int
+        Mini-batches processed (``fit`` and ``partial_fit``).
+    history_ : dict of ndarray, each of shape (n_steps_,)
+        Per mini-batch: ``"objective"`` (the coder's objective averaged over the batch, before
+        the update), ``"rel_error"`` (‖X_t − C_t W‖_F/‖X_t‖_F of the batch, before the
+        update), ``"mean_nnz"`` and cumulative ``"time"``.
+
+    References
+    ----------
+    J. Mairal, F. Bach, J. Ponce and G. Sapiro, "Online dictionary learning for sparse coding",
+    ICML 2009.
+    J. Mairal, F. Bach, J. Ponce and G. Sapiro, "Online learning for matrix factorization and
+    sparse coding", JMLR 11 (2010), 19-60.
+    """
+
+    _parameter_constraints = {
+        **_common_constraints(),
+        "batch_size": [Interval("integral", 1, None)],
+        "max_iter": [Interval("integral", 1, None)],
+        "n_sweeps": [Interval("integral", 1, None)],
+        "shuffle": [bool],
+    }
+
+    def __init__(self, *, n_atoms, coder=None, batch_size=256, max_iter=1, n_sweeps=1, shuffle=True, init="data",
+                 dup_threshold=0.99, min_usage=1, random_state=None, sparse_output=False, callback=None):
+        self.n_atoms = n_atoms
+        self.coder = coder
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.n_sweeps = n_sweeps
+        self.shuffle = shuffle
+        self.init = init
+        self.dup_threshold = dup_threshold
+        self.min_usage = min_usage
+        self.random_state = random_state
+        self.sparse_output = sparse_output
+        self.callback = callback
+        self._validate_params()
+
+    # -- state ---------------------------------------------------------------------------
+    def _start(self, X):
+        self._rng = _seed(self.random_state)
+        W = np.ascontiguousarray(self._init_dictionary(X, self._rng).T)
+        self.components_ = W
+        K, m = W.shape
+        self._A = np.zeros((K, K), dtype=W.dtype)
+        self._B = np.zeros((K, m), dtype=W.dtype)
+        self._G = None  # Gram matrix W Wᵀ of the current atoms (for OMP), kept across steps
+        self.n_steps_ = 0
+        self._hist = self._new_history()
+        self._elapsed = 0.0
+
+    def _step(self, Xb, coder):
+        from ..solvers.greedy import OMP
+
+        t_start = time.perf_counter()
+        W, A, B = self.components_, self._A, self._B
+        eta = Xb.shape[0]
+        is_omp = type(coder) is OMP
+        if is_omp and self._G is None:
+            self._G = W @ W.T
+        S, obj, r = self._code(coder, W.T, Xb.T, gram=self._G if is_omp else None)
+        t = self.n_steps_
+        theta = (t + 1) * eta if t < eta - 1 else eta * eta + t + 1 - eta
+        beta = (theta + 1 - eta) / (theta + 1)
+        A *= beta
+        A += (S @ S.T) / eta
+        B *= beta
+        B += (S @ Xb) / eta
+        diag = np.diag(A)
+        tiny = 1e-6 * max(float(diag.mean()), np.finfo(A.dtype).tiny)
+        dead = _bcd_sweep(W, A, B, self.n_sweeps, tiny if self.min_usage > 0 else -np.inf)
+        G = W @ W.T
+        err = np.asarray(r, dtype=np.float64).copy()
+        replaced = self._replace_atoms(W.T, Xb.T, err, dead, self._rng, coherence=G)
+        if replaced.size:
+            A[replaced, :] = 0
+            A[:, replaced] = 0
+            B[replaced] = 0
+            G[replaced, :] = W[replaced] @ W.T
+            G[:, replaced] = G[replaced, :].T
+        self._G = G if is_omp else None
+        self.n_steps_ += 1
+        self._elapsed += time.perf_counter() - t_start
+        xx = float(np.einsum("ij,ij->", Xb, Xb, dtype=np.float64)) or 1.0
+        h = self._hist
+        h["objective"].append(float(np.mean(obj)))
+        h["rel_error"].append(float(np.sqrt(np.sum(np.asarray(r, dtype=np.float64) ** 2) / xx)))
+        h["mean_nnz"].append(np.count_nonzero(S) / eta)
+        h["time"].append(self._elapsed)
+
+    # -- public API --------------------------------------------------------------------
+    def fit(self, X, y=None):
+        """Learn the dictionary with ``max_iter`` passes of mini-batches over the rows of ``X``.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        X = self._check_X(X, fitted=False)
+        coder = self._make_coder()
+        self._check_coder_budget(coder, X.shape[1])
+        self._start(X)
+        N = X.shape[0]
+        self.n_iter_ = 0
+        stop = False
+        for epoch in range(self.max_iter):
+            order = self._rng.permutation(N) if self.shuffle else np.arange(N)
+            for s in range(0, N, self.batch_size):
+                Xb = np.ascontiguousarray(X[order[s: s + self.batch_size]])
+                self._step(Xb, coder)
+                if self.callback is not None and self.callback(self, self.n_steps_):
+                    stop = True
+                    break
+            if stop:
+                break
+            self.n_iter_ = epoch + 1
+        self._finish_history(self._hist)
+        return self
+
+    def partial_fit(self, X, y=None):
+        """Update the dictionary with one mini-batch (all rows of ``X``).
+
+        The first call initialises the dictionary from ``X`` (see ``init``) and the running
+        statistics; later calls continue from them.
+
+        Parameters
+        ----------
+        X : array_like, shape (batch_size, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        first = not hasattr(self, "_A")
+        X = self._check_X(X, fitted=not first)
+        coder = self._make_coder()
+        self._check_coder_budget(coder, X.shape[1])
+        if first:
+            self._start(X)
+            self.n_iter_ = 0
+        self._step(np.ascontiguousarray(X), coder)
+        self._finish_history(self._hist)
+        return self
