@@ -26,6 +26,8 @@ Bayati & Montanari, "The LASSO risk for Gaussian matrices", IEEE Trans. Inf. The
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy.special import erfc
 
@@ -210,18 +212,23 @@ def soft_threshold_risk(mu, theta):
     return 1 + t * t + (mu * mu - t * t - 1) * inside - (t - mu) * _phi(t + mu) - (t + mu) * _phi(t - mu)
 
 
+@lru_cache(maxsize=None)
+def _named_law(amplitude, n_nodes):
+    if amplitude == "gaussian":
+        x, w = np.polynomial.hermite_e.hermegauss(n_nodes)
+        return x, w / w.sum()
+    if amplitude in ("sign", "ones"):
+        return np.array([1.0]), np.array([1.0])
+    if amplitude == "uniform":
+        x, w = np.polynomial.legendre.leggauss(n_nodes)
+        return x, w / w.sum()
+    raise ValueError(f"unknown amplitude law {amplitude!r}; use 'gaussian', 'sign', 'ones', 'uniform' or samples.")
+
+
 def _amplitude_nodes(amplitude, n_nodes=80):
     """Nodes and weights of the amplitude law G (E over G = Σ w·f(nodes))."""
     if isinstance(amplitude, str):
-        if amplitude == "gaussian":
-            x, w = np.polynomial.hermite_e.hermegauss(n_nodes)
-            return x, w / w.sum()
-        if amplitude in ("sign", "ones"):
-            return np.array([1.0]), np.array([1.0])
-        if amplitude == "uniform":
-            x, w = np.polynomial.legendre.leggauss(n_nodes)
-            return x, w / w.sum()
-        raise ValueError(f"unknown amplitude law {amplitude!r}; use 'gaussian', 'sign', 'ones', 'uniform' or samples.")
+        return _named_law(amplitude, n_nodes)
     a = np.asarray(amplitude, dtype=float).ravel()
     if a.size == 0 or not np.all(np.isfinite(a)):
         raise ValueError("amplitude samples must be a non-empty finite array.")
@@ -269,7 +276,8 @@ def se_mse_map(mse, *, delta, eps, alpha, sigma2=0.0, amplitude="gaussian"):
     nodes, w = _amplitude_nodes(amplitude)
     safe = np.where(tau > 0, tau, 1.0)
     zero_part = tau * tau * 2 * _g(alpha)
-    mu = nodes[None, :] / safe.reshape(-1, 1)
+    # |μ| beyond 1e6 has risk 1 + α² to machine precision; clipping avoids overflow as τ → 0
+    mu = np.clip(nodes[None, :] / safe.reshape(-1, 1), -1e6, 1e6)
     nz = (safe.reshape(-1, 1) ** 2 * soft_threshold_risk(mu, alpha)) @ w
     nz = np.where(tau.reshape(-1) > 0, nz, 0.0).reshape(mse.shape)
     return (1 - eps) * zero_part + eps * nz
@@ -331,7 +339,10 @@ def se_fixed_point(*, delta, eps, alpha, sigma2=0.0, amplitude="gaussian", tol=1
     mse = state_evolution(0, delta=delta, eps=eps, alpha=alpha, sigma2=sigma2, amplitude=amplitude)[0]
     for _ in range(int(max_iter)):
         nxt = float(se_mse_map(mse, delta=delta, eps=eps, alpha=alpha, sigma2=sigma2, amplitude=amplitude))
-        if abs(nxt - mse) <= tol * max(mse, 1e-300) or nxt < tol * tol:
+        if nxt < tol * tol:  # converged to the noiseless perfect-recovery fixed point
+            mse = 0.0
+            break
+        if abs(nxt - mse) <= tol * max(mse, 1e-300):
             mse = nxt
             break
         mse = nxt
