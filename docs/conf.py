@@ -95,7 +95,7 @@ def _table(header, rows) -> list[str]:
     return lines + [""]
 
 
-def _figures_rst() -> str:
+def _figures_rst(figures: Path = ROOT / "figures") -> str:
     try:
         import experiments
     except ImportError:
@@ -107,9 +107,7 @@ def _figures_rst() -> str:
         out += [title, "-" * len(title), ""]
         out += [f".. automodule:: experiments.{name}", "   :no-members:", ""]
         out += ["Reproduce with::", "", f"    cstoolkit run {name}            # or --quick for the CI size", ""]
-        png = ROOT / "figures" / f"{name}.png"
-        js = ROOT / "figures" / f"{name}.json"
-        csv = ROOT / "figures" / f"{name}.csv"
+        png, js, csv = (figures / f"{name}.{ext}" for ext in ("png", "json", "csv"))
         if png.is_file():
             out += [f".. image:: ../figures/{name}.png", f"   :alt: {name}", "   :width: 90%", ""]
         else:

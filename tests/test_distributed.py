@@ -52,8 +52,7 @@ def test_recovery_cell_matches_direct_solve():
 
 
 def test_dask_same_numbers_as_local_and_resumable(cluster, tmp_path, caplog, monkeypatch):
-    # joblib 1.6 rejects parallel_config(backend=None); "loky" with n_jobs=1 runs in this process
-    local = run_grid(CELLS, recovery_cell, tmp_path / "local", n_jobs=1, backend="loky")
+    local = run_grid(CELLS, recovery_cell, tmp_path / "local", n_jobs=1)  # in this process
 
     monkeypatch.setenv(DASK_SCHEDULER_ENV, cluster.scheduler_address)
     cache = tmp_path / "dask"
@@ -61,7 +60,7 @@ def test_dask_same_numbers_as_local_and_resumable(cluster, tmp_path, caplog, mon
     with parallel_backend("dask") as backend:
         assert backend == "dask"
         first = run_grid(half, recovery_cell, cache, backend=backend, n_jobs=-1)
-        # which worker process computed each cell: proves the work left this process
+        # the block's default client is the test cluster's (set through the environment variable)
         client = distributed.get_client()
         assert client.scheduler.address == cluster.scheduler_address
         stamps = {p.name: p.stat().st_mtime_ns for p in cache.glob("*.json")}

@@ -53,6 +53,27 @@ def test_escape_keeps_code_math_and_literals(conf):
     assert lines[5] == "back to text \\|y\\|"
 
 
+def test_figures_page_tables_from_json(conf, tmp_path):
+    import json
+
+    import experiments
+
+    name = sorted(m.name for m in __import__("pkgutil").iter_modules(experiments.__path__) if not m.name.startswith("_"))[0]
+    summary = {"config": {"quick": True, "d": 256}, "fitted_line": {"slope": 1.5312, "intercept": 0.25},
+               "wall_seconds": 12.0, "m95": [{"K": 4, "m95": 40.5, "paper_m95": 41.0}, {"K": 8, "m95": 62.0, "paper_m95": 63.5}]}
+    (tmp_path / f"{name}.json").write_text(json.dumps(summary))
+    rst = conf._figures_rst(tmp_path)
+    section = rst[rst.index(f"``{name}``"):]
+    assert "--quick" in section and "fitted_line.slope" in section and "1.531" in section
+    assert "   * - K\n     - m95\n     - paper_m95" in section and "     - 63.5" in section
+    assert "is not in this build yet" in section  # no PNG in tmp_path
+    from docutils.core import publish_doctree
+
+    # the generated reST is valid (Sphinx-only directives aside)
+    plain = "\n".join(l for l in rst.splitlines() if not l.startswith((".. automodule::", "   :no-members:")))
+    publish_doctree(plain, settings_overrides={"report_level": 2, "halt_level": 2})
+
+
 def test_api_page_lists_every_public_module(conf):
     mods = conf._public_modules("cstoolkit")
     assert {"cstoolkit.solvers.proximal", "cstoolkit.conventions", "cstoolkit.experiment", "cstoolkit.distributed"} <= set(mods)
