@@ -111,6 +111,8 @@ class AMP(Recoverer):
     def _step(self, st, it):
         A, m = st["A"], st["m"]
         act = np.flatnonzero(st["active"])
+        if act.size == st["active"].size:
+            act = slice(None)  # all signals running: views instead of gathered copies
         X, Z, theta = st["X"][:, act], st["Z"][:, act], st["theta"][act]
         Xn = soft(X + A.rmatmat(Z), theta)
         df = np.count_nonzero(Xn, axis=0) / m
@@ -122,10 +124,10 @@ class AMP(Recoverer):
             st["lam"][act] = lam_now
         else:
             theta_n = st["lam"][act] + theta * df
+        done = np.linalg.norm(Xn - X, axis=0) <= self.tol * np.linalg.norm(Xn, axis=0)
         st["X"][:, act], st["AX"][:, act], st["Z"][:, act] = Xn, AXn, Zn
         st["theta"][act] = theta_n.astype(st["theta"].dtype)
-        done = np.linalg.norm(Xn - X, axis=0) <= self.tol * np.linalg.norm(Xn, axis=0)
-        st["active"][act[done]] = False
+        st["active"][np.flatnonzero(st["active"])[done]] = False
         self.lam_ = st["lam"].copy()
         return None if st["active"].any() else "tol"
 
