@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import numbers
 import time
 from typing import ClassVar
 
@@ -53,10 +52,6 @@ LEARNER_HISTORY_KEYS = ("objective", "rel_error", "mean_nnz", "time")
 
 def _float_dtype(dtype) -> np.dtype:
     return np.dtype(np.float32) if np.dtype(dtype) == np.float32 else np.dtype(np.float64)
-
-
-def _index_of(arr) -> np.ndarray:
-    return np.asarray(arr)
 
 
 class DictionaryLearner:
@@ -207,10 +202,12 @@ class DictionaryLearner:
         if S.ndim == 1:
             S = S[:, None]
         S = S.astype(Y.dtype, copy=False)
-        obj = np.asarray(result.history["objective"])
-        obj = obj[-1] if obj.size and obj.ndim == 2 else np.asarray(obj).reshape(-1, Y.shape[1])[-1]
         r = np.linalg.norm(Y - D @ S, axis=0)
-        return S, np.asarray(obj, dtype=float), r
+        obj = np.asarray(result.history["objective"], dtype=float)
+        if obj.ndim == 1 and Y.shape[1] == 1 and obj.size:
+            obj = obj[:, None]
+        obj = obj[-1] if obj.ndim == 2 and obj.shape[0] else 0.5 * r * r
+        return S, obj, r
 
     # -- initialisation and atom replacement -------------------------------------------
     def _init_dictionary(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -386,9 +383,6 @@ def fit_error_sq(xx: float, W: np.ndarray, CtC: np.ndarray, CtX: np.ndarray) -> 
     val += float(np.vdot(W @ W.T, np.asarray(CtC, dtype=np.float64)))
     return max(val, 0.0)
 
-
-def is_integer(v) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
 class SparseCodes:
