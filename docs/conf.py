@@ -44,6 +44,8 @@ autodoc_typehints = "none"  # types are written in the docstrings (numpydoc styl
 autodoc_inherit_docstrings = True
 
 exclude_patterns = ["_build"]
+# keep "--quick" and "--n-jobs" as typed (no en dashes): docstrings quote command lines
+smartquotes_action = "qe"
 html_theme = "alabaster"
 html_static_path: list[str] = []
 

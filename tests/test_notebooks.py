@@ -36,7 +36,15 @@ def test_notebooks_found():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path, kernel_name):
+    import re
+
+    import cstoolkit as cs
+
     name, ksm = kernel_name
+    for emb in re.findall(r'load_embeddings\("(\w+)"\)', path.read_text()):
+        info = cs.available_embeddings().get(emb, {})
+        if not info.get("installed"):
+            pytest.skip(f"embedding {emb!r} not installed ({info.get('install', 'unknown name')})")
     nb = jupytext.read(path)
     assert nb.cells and nb.metadata.get("kernelspec", {}).get("name") == "python3"
     from jupyter_client.manager import KernelManager
