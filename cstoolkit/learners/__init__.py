@@ -1,5 +1,25 @@
 """Dictionary learners (registered by name; see :func:`cstoolkit.make_learner`).
 
+``"ksvd"`` (:class:`~cstoolkit.learners.ksvd.KSVD`), ``"aksvd"`` (approximate K-SVD),
+``"mod"`` (method of optimal directions) and ``"online"``
+(:class:`~cstoolkit.learners.online.OnlineDictionaryLearning`, with ``partial_fit``). Each takes
+a coder *object* — any registered :class:`~cstoolkit.base.Recoverer`, OMP by default — for
+its sparse-coding step. :mod:`cstoolkit.learners.synthetic` holds the K-SVD paper's synthetic
+experiment (data generation, recovered-atom count).
+
+Row convention (scikit-learn) versus the recoverers' column convention:
+
+=====================================  =====================================
+learner (rows are samples)             recoverer (columns are signals)
+=====================================  =====================================
+``X`` (n_samples, n_features)          ``y = X.T`` (m = n_features, B = n_samples)
+``components_`` (n_atoms, n_features)  ``A = components_.T`` (m, n = n_atoms)
+``transform(X)`` (n_samples, n_atoms)  ``coder.recover(components_.T, X.T).coef.T``
+=====================================  =====================================
+
+``learner.as_basis()`` (= ``components_.T``) is the ``basis=`` of ``Recoverer.recover``:
+``cs.OMP(n_nonzero_coefs=k).recover(A, A @ x, basis=learner.as_basis())``.
+
 Every public module of this package is imported here so that its ``@register_learner``
 lines run; a new learner needs no edit elsewhere.
 """
