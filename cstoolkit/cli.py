@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import difflib
 import importlib
 import inspect
@@ -280,7 +281,12 @@ def _cmd_run(args) -> int:
     peek = argparse.ArgumentParser(add_help=False)
     peek.add_argument("--backend", default=None)
     known, _ = peek.parse_known_args(args.rest)
-    with parallel_backend(known.backend, scheduler=args.scheduler):
+    stack = contextlib.ExitStack()
+    try:  # cluster problems are input errors; the experiment's own errors are not caught
+        stack.enter_context(parallel_backend(known.backend, scheduler=args.scheduler))
+    except (ValueError, ImportError, OSError) as exc:
+        raise CLIError(str(exc)) from exc
+    with stack:
         rc = module.main(args.rest)
     return int(rc) if isinstance(rc, int) else 0
 

@@ -183,6 +183,16 @@ def test_run_with_dask_backend_starts_a_client(fake_experiment, capsys, monkeypa
     assert got["argv"] == ["--quick", "--backend", "dask"] and got["client"]
 
 
+def test_run_cluster_errors_exit_2(fake_experiment, capsys):
+    assert main(["run", fake_experiment, "--scheduler", "tcp://127.0.0.1:9"]) == 2
+    assert "needs backend='dask' or 'ray'" in _err(capsys)
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        assert main(["run", fake_experiment, "--backend", "ray"]) == 2
+        assert "pip install" in _err(capsys)
+
+
 def test_run_unknown_experiment_suggests(fake_experiment, capsys):
     assert main(["run", "zz_cli_prob"]) == 2
     err = _err(capsys)
