@@ -18,7 +18,10 @@ parallel (``prange``); each one is a small sequential program whose data stay in
   at least ``|supp x|`` (or 16) new candidates;
 * the sub-problem on ``W`` is solved by cyclic coordinate descent on a packed copy of ``G_WW``,
   keeping ``h`` only on ``W`` (``O(|W|)`` per nonzero coordinate move), until its own duality gap
-  is below ``max(0.3·gap, tol·F/10)`` (celer's inner tolerance);
+  is below ``max(0.3·gap, tol·F/10)`` (celer's inner tolerance); every 10 sweeps an exact solve
+  on the current support and signs, ``x_S = G_SS⁻¹(c_S − λ·sign x_S)`` (Cholesky), is tried and
+  kept when it lowers the sub-problem gap — CD finds the support fast but then converges only
+  linearly on the ill-conditioned supports of small λ, where this step ends the run;
 * the full ``h`` is then rebuilt from the support (``O(n·|supp|)``) and the gap is re-certified.
 
 References
