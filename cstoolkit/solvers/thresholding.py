@@ -15,8 +15,6 @@ Objective in ``history``: ½‖A s − y‖² (λ = 0; sparsity is the constrain
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import erfc
@@ -28,9 +26,10 @@ from ..operators import explicit_matrix, operator_norm, to_dense
 from ..registry import register
 from ..theory import tst_rho
 
-__all__ = ["IHT", "NIHT", "HTP", "CoSaMP", "SubspacePursuit", "StOMP", "IHTMalekiDonoho", "TSTMalekiDonoho"]
-
-logger = logging.getLogger(__name__)
+__all__ = [
+    "IHT", "NIHT", "HTP", "CoSaMP", "SubspacePursuit", "StOMP", "IHTMalekiDonoho", "TSTMalekiDonoho",
+    "tuned_sparsity",
+]
 
 
 # --- batched numerical helpers ------------------------------------------------------------
@@ -110,7 +109,7 @@ def _ls_on_support(G, AtY, mask):
     return X
 
 
-def _check_k(k, m, n, owner, factor=1):
+def _check_k(k, m, n, owner):
     if k > min(m, n):
         raise ValueError(
             f"{owner}: n_nonzero_coefs={k} exceeds min(m, n)={min(m, n)} for A of shape ({m}, {n}); "
@@ -159,9 +158,9 @@ class _Thresholding(Recoverer):
     objective_kind = "greedy"
     _needs_gram = True
 
-    def _base_setup(self, A, Y):
+    def _base_setup(self, A, Y, *, sparsity=True):
         m, n = A.shape
-        k = _resolve_k(self.n_nonzero_coefs, m, n, type(self).__name__)
+        k = _resolve_k(self.n_nonzero_coefs, m, n, type(self).__name__) if sparsity else None
         st = dict(A=A, Y=Y, k=k, m=m, n=n)
         if self._needs_gram:
             D = _dense(A).astype(Y.dtype, copy=False)
@@ -717,13 +716,11 @@ class StOMP(_Thresholding):
         self.tol = tol
         self._validate_params()
 
-    n_nonzero_coefs = None  # the base setup resolves (and ignores) a sparsity
-
     def _max_iterations(self, st):
         return self.n_stages
 
     def _setup(self, A, Y, X0):
-        st = self._base_setup(A, Y)
+        st = self._base_setup(A, Y, sparsity=False)
         st["S"] = np.zeros(st["X"].shape, dtype=bool)
         m, n = st["m"], st["n"]
         alpha = self.false_alarm_rate if self.false_alarm_rate is not None else (m / n) / (2 * self.n_stages)
