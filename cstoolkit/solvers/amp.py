@@ -41,7 +41,10 @@ class AMP(Recoverer):
       solution for the given λ (the λ ↔ α calibration of Bayati & Montanari, run online).
 
     AMP's guarantees (state evolution, :func:`cstoolkit.theory.state_evolution`) hold for
-    Gaussian-like matrices with unit-norm columns; for other operators use FISTA.
+    Gaussian-like matrices with unit-norm columns; for other operators use FISTA. At small n
+    (a few hundred) AMP occasionally fails to converge (we measured 1 oscillating signal in
+    200 trials at n = 200, δ = 0.5, ρ = 0.15, ±1 amplitudes) and converges slowly near the phase
+    transition, so give it ``max_iter`` in the thousands there.
 
     Parameters
     ----------
