@@ -276,7 +276,8 @@ def crossings_by_group(rows: Iterable[Mapping], *, group: Sequence[str], x: str 
     crossings : list of dict
         ``{**group values, x + "_cross": value, "n_points": p, "all_success": bool,
         "all_fail": bool}``; the crossing is NaN when every point succeeded or every point
-        failed (the transition is outside the sampled range).
+        failed, or when the fit puts it more than one grid step outside the sampled range (the
+        transition was not observed).
     """
     groups: dict[tuple, list] = {}
     for r in rows:
@@ -290,8 +291,11 @@ def crossings_by_group(rows: Iterable[Mapping], *, group: Sequence[str], x: str 
         val = float("nan")
         if not (all_s or all_f) and np.unique(xs).size >= 2:
             val = logistic_crossing(xs, s, t, level=level)
-            lo, hi = xs.min(), xs.max()
-            if not lo - (hi - lo) <= val <= hi + (hi - lo):  # wild extrapolation: no transition seen
+            # a crossing more than one grid step outside the sampled range is an extrapolation
+            # of a transition that was not observed: report NaN rather than a made-up value
+            ux = np.unique(xs)
+            step = float(np.median(np.diff(ux)))
+            if not ux[0] - step <= val <= ux[-1] + step:
                 val = float("nan")
         out.append({**dict(zip(group, key)), f"{x}_cross": val, "n_points": len(rs),
                     "all_success": all_s, "all_fail": all_f})

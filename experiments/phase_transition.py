@@ -129,8 +129,10 @@ def draw(rows, cross, out, title_extra=""):
     for i, s in enumerate(solvers):
         cs_ = [c for c in cross if c["solver"] == s and np.isfinite(c["rho_cross"])]
         if cs_:
+            cap = OVERRIDES.get(s, {}).get("max_iter")
             ax2.plot([c["delta"] for c in cs_], [c["rho_cross"] for c in cs_], "o-" if s == L1 else ".-",
-                     color="k" if s == L1 else cmap(i % 20), lw=1.2, ms=6, label=s)
+                     color="k" if s == L1 else cmap(i % 20), lw=1.2, ms=6,
+                     label="ℓ1 (exact BP)" if s == L1 else (f"{s} (≤{cap} it.)" if cap else s))
     ax2.set(xlabel="δ = m/n", ylabel="ρ at 50% success", xlim=(0, 1), ylim=(0, 1),
             title="50% crossings per solver" + title_extra)
     ax2.legend(fontsize=7, ncol=2, loc="upper left")

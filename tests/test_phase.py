@@ -94,3 +94,10 @@ def test_phase_recoverer_uses_solver_settings_and_overrides():
     assert f.max_iter == 33 and f.lam_scale == "relative"
     with pytest.raises(ValueError, match="unknown recoverer"):
         phase.phase_recoverer("no-such-solver", 3)
+
+
+def test_crossings_by_group_refuses_extrapolation():
+    # success falls only a little over the range: the fitted 50% point lies far outside it
+    rows = [dict(solver="a", delta=0.5, rho=r, successes=s, trials=40) for r, s in [(0.1, 40), (0.2, 39), (0.3, 38)]]
+    (c,) = phase.crossings_by_group(rows, group=("solver", "delta"))
+    assert np.isnan(c["rho_cross"]) and not c["all_success"]
