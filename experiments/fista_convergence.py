@@ -32,7 +32,7 @@ from experiments import _common
 
 NAME = "fista_convergence"
 SEED = 2009
-FULL = dict(n=1024, n_iter=1000, n_ref=30000, sigma_blur=4.0, taps=9, noise=1e-3, lam=1e-4, pieces=12)
+FULL = dict(n=512, n_iter=1000, n_ref=10000, sigma_blur=4.0, taps=9, noise=1e-3, lam=1e-4, pieces=12)
 QUICK = dict(n=256, n_iter=300, n_ref=8000, sigma_blur=4.0, taps=9, noise=1e-3, lam=1e-4, pieces=6)
 METHODS = ("ista", "fista", "fista-restart")
 

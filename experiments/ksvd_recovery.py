@@ -30,8 +30,8 @@ NAME = "ksvd_recovery"
 SEED = 2006
 NOISE = [10.0, 20.0, 30.0, None]  # SNR in dB; None = noiseless
 PAPER = {"ksvd": {10.0: 90, 20.0: 95, 30.0: 96, None: 96}, "mod": {10.0: 87, 20.0: 89, 30.0: 90, None: 89}}
-# Paper: 50 trials. Full run: 3 trials per (learner, noise) to stay within ~10 min on 2 busy cores.
-FULL = dict(learners=["ksvd", "mod"], snrs=NOISE, trials=3, max_iter=80, n_samples=1500, n_features=20,
+# Paper: 50 trials. Full run: 2 trials per (learner, noise) to stay within ~10 min on 2 busy cores.
+FULL = dict(learners=["ksvd", "mod"], snrs=NOISE, trials=2, max_iter=80, n_samples=1500, n_features=20,
             n_atoms=50, k=3)
 QUICK = dict(learners=["ksvd", "mod"], snrs=[20.0], trials=1, max_iter=30, n_samples=1500, n_features=20,
              n_atoms=50, k=3)
