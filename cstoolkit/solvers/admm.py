@@ -124,13 +124,14 @@ def polish_l1(D, Y, Z, lam=None, *, positive=False, dual=None, rtol=None):
     mc = mask[:, cand]
     order = np.argsort(~mc, axis=0, kind="stable")[:kmax]  # (kmax, b) support indices first
     valid = np.take_along_axis(mc, order, axis=0)  # (kmax, b)
-    As = D[:, order] * valid[None]  # (m, kmax, b), padded columns zeroed
-    G = np.einsum("mkb,mlb->bkl", As.conj(), As)
+    As = np.ascontiguousarray(np.moveaxis(D[:, order] * valid[None], 2, 0))  # (b, m, kmax), padding zeroed
+    AsH = np.conj(np.swapaxes(As, 1, 2))  # (b, kmax, m)
+    G = AsH @ As  # batched BLAS
     pad = ~valid.T  # (b, kmax)
     idx = np.arange(kmax)
     G[:, idx, idx] += pad  # identity on padded coordinates
     Yc = Y[:, cand]
-    rhs = np.einsum("mkb,mb->bk", As.conj(), Yc)
+    rhs = (AsH @ Yc.T[:, :, None])[..., 0]
     if lam is not None:
         sig = np.take_along_axis(np.sign(Z[:, cand]), order, axis=0).T * valid.T
         rhs = rhs - lam[cand][:, None] * sig
@@ -156,11 +157,11 @@ def polish_l1(D, Y, Z, lam=None, *, positive=False, dual=None, rtol=None):
             t0 = np.zeros_like(sgn)
         else:
             Lam0 = dual[:, cand]
-            t0 = np.einsum("mkb,mb->bk", As.conj(), Lam0)
+            t0 = (AsH @ Lam0.T[:, :, None])[..., 0]
         tgt = np.where(sol != 0, sgn, t0 / np.maximum(np.abs(t0), 1.0))
         # smallest correction of λ0 with A_Sᴴλ = target exactly
         w = np.linalg.solve(G, (tgt - t0)[..., None])[..., 0] * valid.T
-        Lam = Lam0 + np.einsum("mkb,bk->mb", As, w)
+        Lam = Lam0 + (As @ w[:, :, None])[..., 0].T
         C = D.conj().T @ Lam
         bound = 1.0
     else:
@@ -242,6 +243,9 @@ class _ADMMBase(Recoverer):
         st.update(rho=rho, X=X, Z=X.copy() if X0 is not None else _shrink(X, self._thresh(st, rho), self.positive),
                   Ud=np.zeros((n, B), dtype=dt), done=np.zeros(B, dtype=bool), certified=np.zeros(B, dtype=bool))
         st["Xout"] = st["Z"].copy()
+        st["supp"] = np.zeros((n, B), dtype=bool)
+        st["next_polish"] = np.zeros(B, dtype=int)
+        st["n_fail"] = np.zeros(B, dtype=int)
         st["r"] = np.full(B, np.inf)
         st["sres"] = np.full(B, np.inf)
         return st
@@ -274,7 +278,7 @@ class _ADMMBase(Recoverer):
         sel = slice(None) if full else act
         Z, Ud, rho = st["Z"][:, sel], st["Ud"][:, sel], st["rho"][sel]
         X = self._xstep(st, Z, Ud, rho, sel)
-        Zn = _shrink(X + Ud, self._thresh(st, rho, sel), self.positive)
+        Zn = self._zstep(st, X + Ud, self._thresh(st, rho, sel), sel)
         Ud = Ud + X - Zn
         r = _col_norm(X - Zn)
         sres = rho * _col_norm(Zn - Z)
@@ -298,14 +302,30 @@ class _ADMMBase(Recoverer):
         st["Xout"][:, sel] = Zn
         newly = act[conv]
         if self.polish and st["D"] is not None and (it % self.check_every == 0 or conv.any()):
-            trial = act if it % self.check_every == 0 else newly
+            trial = newly
+            if it % self.check_every == 0:
+                # signals whose support has not changed since the last look and whose back-off
+                # (doubled after every failed attempt) has expired
+                supp = Zn != 0
+                stable = np.all(supp == st["supp"][:, sel], axis=0) & (st["next_polish"][sel] <= it)
+                st["supp"][:, sel] = supp
+                trial = np.union1d(newly, act[stable])
             ok = self._try_polish(st, trial)
+            failed = np.setdiff1d(trial, ok)
+            st["next_polish"][failed] = it + self.check_every * 2 ** np.minimum(st["n_fail"][failed], 10)
+            st["n_fail"][failed] += 1
             newly = np.union1d(newly, ok)
         st["done"][newly] = True
         return "tol" if st["done"].all() else None
 
+    def _zstep(self, st, V, t, sel):
+        """prox of the (weighted) ℓ1 term: soft thresholding at ``t`` (× per-entry weights ``st["W"]``)."""
+        if "W" in st:
+            t = st["W"][:, sel] * t
+        return _shrink(V, t, self.positive)
+
     def _try_polish(self, st, cols):
-        if cols.size == 0 or (np.iscomplexobj(st["Y"]) and self._lasso):
+        if cols.size == 0 or (np.iscomplexobj(st["Y"]) and self._lasso) or "W" in st:
             return np.zeros(0, dtype=int)
         D = st["D"]
         D = D.toarray() if sp.issparse(D) else D
