@@ -234,3 +234,22 @@ def test_greedy_support_matches_sklearn_omp(name, problem):
     res = make(name).recover(A, Y)
     ref = orthogonal_mp(A, Y, n_nonzero_coefs=K)
     np.testing.assert_array_equal(np.abs(res.x) > 1e-8, np.abs(ref) > 1e-8)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if cs.get_recoverer_class(n).supports_complex])
+def test_complex_recovery(name):
+    rng = np.random.default_rng(11)
+    A = (rng.standard_normal((M, N)) + 1j * rng.standard_normal((M, N))) / np.sqrt(2 * M)
+    X = sparse_signals(N, K, 2, random_state=12) * np.exp(2j * np.pi * rng.random((N, 2)))
+    res = make(name).recover(A, A @ X)
+    assert np.iscomplexobj(res.x) and res.x.shape == (N, 2)
+    assert np.all(cs.metrics.relative_error(X, res.x) < cs.get_recoverer_class(name)._conformance_tol * 5)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if not cs.get_recoverer_class(n).supports_complex])
+def test_complex_rejected_when_unsupported(name, problem):
+    A, X, Y = problem
+    with pytest.raises(TypeError, match="real"):
+        make(name).recover(A, Y + 1j)
+    with pytest.raises(TypeError, match="real"):
+        make(name).recover(A + 0j, Y)
