@@ -23,7 +23,16 @@ from . import learners  # noqa: F401  (registers dictionary learners)
 __version__ = "0.1.0"
 
 
+_LAZY_MODULES = ("theory", "phase", "compression", "experiment", "distributed", "cli")
+
+
 def __getattr__(name: str):
+    # Heavier modules (scikit-learn, joblib, dask) load on first attribute access, so that
+    # ``import cstoolkit`` stays light and side-effect free.
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
     # Every registered recoverer/learner is importable as cstoolkit.<ClassName> without
     # editing this file: look it up in the registries.
     for reg in (RECOVERERS, LEARNERS):
@@ -35,7 +44,7 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    names = set(globals()) | {RECOVERERS.get(k).__name__ for k in RECOVERERS.names()}
+    names = set(globals()) | set(_LAZY_MODULES) | {RECOVERERS.get(k).__name__ for k in RECOVERERS.names()}
     return sorted(names | {LEARNERS.get(k).__name__ for k in LEARNERS.names()})
 
 
