@@ -49,3 +49,29 @@ class Timer:
 
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.t0
+
+
+def run_cells(args, name: str, cells, compute):
+    """Run ``cells`` through the cached grid runner with a progress bar; return ``(rows, seconds)``."""
+    from cstoolkit.experiment import run_grid
+
+    cells = list(cells)
+    cb, close = progress(len(cells), name, args.no_progress)
+    with Timer() as tm:
+        try:
+            rows = run_grid(cells, compute, cache_dir(args, name, args.quick), n_jobs=args.n_jobs,
+                            backend=args.backend, force=args.force, on_result=cb)
+        finally:
+            close()
+    return rows, tm.seconds
+
+
+def save_figure(fig, out: Path, name: str) -> None:
+    """Write ``out/name.png`` and ``out/name.svg`` and close the figure."""
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out / f"{name}.png", dpi=110)
+    fig.savefig(out / f"{name}.svg")
+    plt.close(fig)

@@ -27,7 +27,7 @@ import numpy as np
 from scipy.linalg import toeplitz
 
 import cstoolkit as cs
-from cstoolkit.experiment import run_grid, write_csv, write_json
+from cstoolkit.experiment import write_csv, write_json
 from experiments import _common
 
 NAME = "fista_convergence"
@@ -115,18 +115,14 @@ def draw(res, out, cfg):
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out / f"{NAME}.png", dpi=110)
-    fig.savefig(out / f"{NAME}.svg")
-    plt.close(fig)
+    _common.save_figure(fig, out, NAME)
 
 
 def main(argv=None):
     args = _common.parser(__doc__.splitlines()[0]).parse_args(argv)
     cfg = QUICK if args.quick else FULL
-    with _common.Timer() as tm:
-        (res,) = run_grid([dict(cfg=cfg, seed=SEED)], compute, _common.cache_dir(args, NAME, args.quick),
-                          n_jobs=1, backend=args.backend, force=args.force)
+    args.n_jobs = 1  # one cell: a single long run
+    (res,), seconds = _common.run_cells(args, NAME, [dict(cfg=cfg, seed=SEED)], compute)
     k, g = gaps(res)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -137,10 +133,10 @@ def main(argv=None):
                                           F_star=res["F_star"], gaps_at=checkpoints,
                                           fista_iter_to_reach_final_ista=first_fista_below_final_ista,
                                           seconds=res["seconds"], ref_seconds=res["ref_seconds"],
-                                          wall_seconds=tm.seconds))
+                                          wall_seconds=seconds))
     draw(res, out, cfg)
     return dict(k=k, gaps=g, checkpoints=checkpoints, fista_iter_to_reach_final_ista=first_fista_below_final_ista,
-                wall_seconds=tm.seconds)
+                wall_seconds=seconds)
 
 
 if __name__ == "__main__":

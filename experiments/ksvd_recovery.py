@@ -22,7 +22,7 @@ matplotlib.use("Agg")
 import numpy as np
 
 import cstoolkit as cs
-from cstoolkit.experiment import cell_seed, run_grid, write_csv, write_json
+from cstoolkit.experiment import cell_seed, write_csv, write_json
 from cstoolkit.learners.synthetic import count_recovered_atoms, make_ksvd_synthetic
 from experiments import _common
 
@@ -92,21 +92,14 @@ def draw(summ, out):
     fig.suptitle(f"K-SVD vs MOD, 20×50 dictionary, 1500 signals, 3 atoms ({summ[0]['trials']} trials; "
                  "dotted: paper Fig. 3 after 80 it.)", fontsize=10)
     fig.tight_layout()
-    out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out / f"{NAME}.png", dpi=110)
-    fig.savefig(out / f"{NAME}.svg")
-    plt.close(fig)
+    _common.save_figure(fig, out, NAME)
 
 
 def main(argv=None):
     args = _common.parser(__doc__.splitlines()[0]).parse_args(argv)
     cfg = QUICK if args.quick else FULL
     cells = make_cells(cfg)
-    cb, close = _common.progress(len(cells), NAME, args.no_progress)
-    with _common.Timer() as tm:
-        rows = run_grid(cells, compute, _common.cache_dir(args, NAME, args.quick), n_jobs=args.n_jobs,
-                        backend=args.backend, force=args.force, on_result=cb)
-    close()
+    rows, seconds = _common.run_cells(args, NAME, cells, compute)
     summ = summary(rows, cfg)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -115,9 +108,9 @@ def main(argv=None):
     write_json(out / f"{NAME}.json", dict(config={**cfg, "quick": args.quick, "seed": SEED},
                                           summary=[{k: v for k, v in s.items() if k != "curve"} for s in summ],
                                           curves={f"{s['learner']}@{s['snr_db']}": s["curve"] for s in summ},
-                                          wall_seconds=tm.seconds))
+                                          wall_seconds=seconds))
     draw(summ, out)
-    return dict(rows=rows, summary=summ, wall_seconds=tm.seconds)
+    return dict(rows=rows, summary=summ, wall_seconds=seconds)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ References: Donoho & Tanner, Phil. Trans. R. Soc. A 367 (2009); Maleki & Donoho,
 
 from __future__ import annotations
 
-import json
 import time
 
 import matplotlib
@@ -26,7 +25,7 @@ import numpy as np
 
 import cstoolkit as cs
 from cstoolkit import phase
-from cstoolkit.experiment import cell_seed, run_grid, write_csv, write_json
+from cstoolkit.experiment import cell_seed, write_csv, write_json
 from cstoolkit.theory import rho_l1
 from experiments import _common
 
@@ -139,10 +138,7 @@ def draw(rows, cross, out, title_extra=""):
     for a in (ax1, ax2):
         a.grid(alpha=0.3)
     fig.tight_layout()
-    out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out / f"{NAME}.png", dpi=110)
-    fig.savefig(out / f"{NAME}.svg")
-    plt.close(fig)
+    _common.save_figure(fig, out, NAME)
 
 
 def main(argv=None):
@@ -162,11 +158,7 @@ def main(argv=None):
             if s != L1:
                 cs.get_recoverer_class(s)  # unknown names fail here with suggestions
     cells = make_cells(cfg, solvers)
-    cb, close = _common.progress(len(cells), NAME, args.no_progress)
-    with _common.Timer() as tm:
-        rows = run_grid(cells, compute, _common.cache_dir(args, NAME, args.quick), n_jobs=args.n_jobs,
-                        backend=args.backend, force=args.force, on_result=cb)
-    close()
+    rows, seconds = _common.run_cells(args, NAME, cells, compute)
     cross = crossings(rows)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -174,10 +166,10 @@ def main(argv=None):
     per_solver = {s: float(sum(r["seconds"] for r in rows if r["solver"] == s)) for s in solvers}
     write_json(out / f"{NAME}.json", dict(config={**cfg, "quick": args.quick, "solvers": solvers,
                                                   "overrides": OVERRIDES, "seed": SEED},
-                                          crossings=cross, wall_seconds=tm.seconds,
+                                          crossings=cross, wall_seconds=seconds,
                                           solver_seconds=per_solver))
     draw(rows, cross, out)
-    return dict(rows=rows, crossings=cross, wall_seconds=tm.seconds)
+    return dict(rows=rows, crossings=cross, wall_seconds=seconds)
 
 
 if __name__ == "__main__":

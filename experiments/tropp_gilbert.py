@@ -24,7 +24,7 @@ import numpy as np
 
 import cstoolkit as cs
 from cstoolkit import phase
-from cstoolkit.experiment import cell_seed, run_grid, write_csv, write_json
+from cstoolkit.experiment import cell_seed, write_csv, write_json
 from experiments import _common
 
 NAME = "tropp_gilbert"
@@ -119,21 +119,14 @@ def draw(rows, tab, line, out):
     for a_ in (ax1, ax2):
         a_.grid(alpha=0.3)
     fig.tight_layout()
-    out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out / f"{NAME}.png", dpi=110)
-    fig.savefig(out / f"{NAME}.svg")
-    plt.close(fig)
+    _common.save_figure(fig, out, NAME)
 
 
 def main(argv=None):
     args = _common.parser(__doc__.splitlines()[0]).parse_args(argv)
     cfg = QUICK if args.quick else FULL
     cells = make_cells(cfg)
-    cb, close = _common.progress(len(cells), NAME, args.no_progress)
-    with _common.Timer() as tm:
-        rows = run_grid(cells, compute, _common.cache_dir(args, NAME, args.quick), n_jobs=args.n_jobs,
-                        backend=args.backend, force=args.force, on_result=cb)
-    close()
+    rows, seconds = _common.run_cells(args, NAME, cells, compute)
     tab = m95_table(rows, cfg["Ks"])
     line = fit_line(tab, cfg["d"])
     out = args.out
@@ -142,9 +135,9 @@ def main(argv=None):
     write_json(out / f"{NAME}.json", dict(config={**cfg, "quick": args.quick, "seed": SEED}, m95=tab,
                                           fitted_line=dict(slope=line[0], intercept=line[1]),
                                           paper_line=dict(slope=PAPER_SLOPE, intercept=PAPER_INTERCEPT),
-                                          wall_seconds=tm.seconds))
+                                          wall_seconds=seconds))
     draw(rows, tab, line, out)
-    return dict(rows=rows, m95=tab, line=line, wall_seconds=tm.seconds)
+    return dict(rows=rows, m95=tab, line=line, wall_seconds=seconds)
 
 
 if __name__ == "__main__":

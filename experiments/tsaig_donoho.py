@@ -22,7 +22,7 @@ import numpy as np
 
 import cstoolkit as cs
 from cstoolkit import phase
-from cstoolkit.experiment import cell_seed, run_grid, write_csv, write_json
+from cstoolkit.experiment import cell_seed, write_csv, write_json
 from experiments import _common
 
 NAME = "tsaig_donoho"
@@ -82,29 +82,22 @@ def draw(rows, out):
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out / f"{NAME}.png", dpi=110)
-    fig.savefig(out / f"{NAME}.svg")
-    plt.close(fig)
+    _common.save_figure(fig, out, NAME)
 
 
 def main(argv=None):
     args = _common.parser(__doc__.splitlines()[0]).parse_args(argv)
     cfg = QUICK if args.quick else FULL
     cells = make_cells(cfg)
-    cb, close = _common.progress(len(cells), NAME, args.no_progress)
-    with _common.Timer() as tm:
-        rows = run_grid(cells, compute, _common.cache_dir(args, NAME, args.quick), n_jobs=args.n_jobs,
-                        backend=args.backend, force=args.force, on_result=cb)
-    close()
+    rows, seconds = _common.run_cells(args, NAME, cells, compute)
     first = {K: first_n_below(rows, K) for K in cfg["Ks"]}
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / f"{NAME}.csv", rows, ["M", "K", "n", "trials", "mean_error", "seconds", "seed"])
     write_json(out / f"{NAME}.json", dict(config={**cfg, "quick": args.quick, "seed": SEED}, first_n_below_1e3=first,
-                                          paper_first_n=PAPER_FIRST_N, wall_seconds=tm.seconds))
+                                          paper_first_n=PAPER_FIRST_N, wall_seconds=seconds))
     draw(rows, out)
-    return dict(rows=rows, first_n=first, wall_seconds=tm.seconds)
+    return dict(rows=rows, first_n=first, wall_seconds=seconds)
 
 
 if __name__ == "__main__":
