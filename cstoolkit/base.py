@@ -16,16 +16,16 @@ row convention instead (samples are rows); see :mod:`cstoolkit.learners`.
 from __future__ import annotations
 
 import abc
-import inspect
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping
+from dataclasses import dataclass
+from typing import ClassVar, Mapping
 
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
-from ._validation import check_signals, validate_params
+from ._params import ParamsMixin
+from ._validation import check_signals
 from .callbacks import IterationInfo, as_callbacks
 from .operators import as_operator, compose
 
@@ -133,7 +133,7 @@ def _float_dtype(*dtypes) -> np.dtype:
     return np.dtype(np.float32) if dt == np.float32 else np.dtype(np.float64)
 
 
-class Recoverer(abc.ABC):
+class Recoverer(ParamsMixin, abc.ABC):
     """Base class of every sparse recovery solver.
 
     Subclasses take hyperparameters as keyword-only ``__init__`` arguments, store them
@@ -163,50 +163,6 @@ class Recoverer(abc.ABC):
     objective_kind: ClassVar[str] = "greedy"
     _observed: bool = False
     supports_complex: ClassVar[bool] = False
-    _parameter_constraints: ClassVar[dict] = {}
-
-    # -- parameters -------------------------------------------------------------------
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values() if p.name != "self" and p.kind == p.KEYWORD_ONLY]
-
-    def get_params(self, deep: bool = False) -> dict:
-        """Hyperparameters as a dict (scikit-learn style)."""
-        return {k: getattr(self, k) for k in self._param_names()}
-
-    def set_params(self, **params) -> "Recoverer":
-        """Set hyperparameters (validated) and return ``self``."""
-        valid = set(self._param_names())
-        for k, v in params.items():
-            if k not in valid:
-                raise ValueError(f"{type(self).__name__} has no parameter {k!r}; valid: {', '.join(sorted(valid))}.")
-            setattr(self, k, v)
-        self._validate_params()
-        return self
-
-    def _validate_params(self) -> None:
-        validate_params(type(self).__name__, self.get_params(), self._parameter_constraints)
-        self._check_params()
-
-    def _check_params(self) -> None:
-        """Hook for cross-parameter checks; raise ValueError."""
-
-    def __repr__(self) -> str:
-        defaults = {
-            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values() if p.name != "self"
-        }
-        changed = []
-        for k, v in self.get_params().items():
-            d = defaults.get(k, inspect.Parameter.empty)
-            same = v is d or (type(v) is type(d) and not isinstance(v, np.ndarray) and v == d)
-            if not same:
-                changed.append(f"{k}={v!r}")
-        return f"{type(self).__name__}({', '.join(changed)})"
-
-    def clone(self) -> "Recoverer":
-        """A new unfitted instance with the same parameters."""
-        return type(self)(**self.get_params())
 
     # -- the contract -----------------------------------------------------------------
     def recover(self, A, y, *, basis=None, x0=None, callbacks=()) -> RecoveryResult:

@@ -31,7 +31,6 @@ greedy coders such as OMP), evaluated right after the coding step of each iterat
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from typing import ClassVar
@@ -39,7 +38,8 @@ from typing import ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import InstanceOf, Interval, Options, check_random_state, validate_params
+from .._params import ParamsMixin
+from .._validation import InstanceOf, Interval, Options, check_random_state
 from ..base import Recoverer
 
 __all__ = ["DictionaryLearner"]
@@ -54,7 +54,7 @@ def _float_dtype(dtype) -> np.dtype:
     return np.dtype(np.float32) if np.dtype(dtype) == np.float32 else np.dtype(np.float64)
 
 
-class DictionaryLearner:
+class DictionaryLearner(ParamsMixin):
     """Base class of the dictionary learners (K-SVD, MOD, online).
 
     Subclasses take keyword-only hyperparameters, store them unchanged, declare
@@ -69,30 +69,7 @@ class DictionaryLearner:
     """
 
     name: ClassVar[str] = ""
-    _parameter_constraints: ClassVar[dict] = {}
-
-    # -- parameters --------------------------------------------------------------------
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values() if p.name != "self" and p.kind == p.KEYWORD_ONLY]
-
-    def get_params(self, deep: bool = False) -> dict:
-        """Hyperparameters as a dict (scikit-learn style)."""
-        return {k: getattr(self, k) for k in self._param_names()}
-
-    def set_params(self, **params):
-        """Set hyperparameters (validated) and return ``self``."""
-        valid = set(self._param_names())
-        for k, v in params.items():
-            if k not in valid:
-                raise ValueError(f"{type(self).__name__} has no parameter {k!r}; valid: {', '.join(sorted(valid))}.")
-            setattr(self, k, v)
-        self._validate_params()
-        return self
-
-    def _validate_params(self) -> None:
-        validate_params(type(self).__name__, self.get_params(), self._parameter_constraints)
+    def _check_params(self) -> None:
         init = getattr(self, "init", "data")
         if not isinstance(init, str):
             arr = np.asarray(init)
@@ -106,22 +83,6 @@ class DictionaryLearner:
                     f"{type(self).__name__}: init has {arr.shape[0]} atoms (rows) but n_atoms={self.n_atoms}; "
                     "pass an array of shape (n_atoms, n_features)."
                 )
-
-    def __repr__(self) -> str:
-        defaults = {
-            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values() if p.name != "self"
-        }
-        changed = []
-        for k, v in self.get_params().items():
-            d = defaults.get(k, inspect.Parameter.empty)
-            same = v is d or (type(v) is type(d) and not isinstance(v, np.ndarray) and v == d)
-            if not same:
-                changed.append(f"{k}={v!r}" if not isinstance(v, np.ndarray) else f"{k}=<array {v.shape}>")
-        return f"{type(self).__name__}({', '.join(changed)})"
-
-    def clone(self):
-        """A new unfitted learner with the same parameters."""
-        return type(self)(**self.get_params())
 
     # -- input checks ------------------------------------------------------------------
     def _check_X(self, X, *, fitted: bool) -> np.ndarray:
