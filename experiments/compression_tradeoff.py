@@ -161,6 +161,7 @@ def draw(rows: list[dict], out: Path, meta: dict | None = None) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     meta = meta or {}
     ok = [r for r in rows if r["ok"] in (True, 1.0, "True")]
@@ -181,7 +182,13 @@ def draw(rows: list[dict], out: Path, meta: dict | None = None) -> None:
         a.set_xlabel("bytes stored (MiB, log scale)")
         a.grid(alpha=0.3, which="both")
         sec = a.secondary_xaxis("top", functions=(lambda b: b * 2**20 / dense, lambda f: f * dense / 2**20))
-        sec.set_xlabel("fraction of dense float32")
+        fr = [1 / 64, 1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2]
+        sec.set_xticks(fr, [f"1/{round(1 / f)}" for f in fr])
+        sec.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        sec.set_xlabel("fraction of the dense float32 matrix")
+        a.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        a.xaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        a.tick_params(axis="x", which="minor", labelsize=7)
     a1.set_ylabel("relative Frobenius error ‖X − X̂‖_F / ‖X‖_F")
     a1.set_ylim(0, 1.02)
     a2.set_ylabel("top-10 nearest-neighbour overlap (cosine)")
@@ -211,6 +218,7 @@ def main(argv=None):
     with _common.Timer() as tm:
         dict_path = prepare(cfg, cache)
         cells = make_cells(cfg)
+        cached = sum((Path(cache) / f"{cell_key(c)}.json").exists() for c in cells) if not args.force else 0
         cb, close = _common.progress(len(cells), NAME, args.no_progress)
         rows = run_grid(cells, functools.partial(compute, cfg=cfg, dict_path=str(dict_path)), cache,
                         n_jobs=args.n_jobs, backend=args.backend, force=args.force, on_result=cb)
@@ -223,7 +231,8 @@ def main(argv=None):
     write_csv(out / f"{NAME}.csv", rows, CSV_COLUMNS)
     write_json(out / f"{NAME}.json", dict(
         config={**cfg, "quick": args.quick, "seed": SEED, "methods": list(METHODS)}, dictionary=label,
-        dictionary_fit_seconds=fit_seconds, wall_seconds=tm.seconds,
+        dictionary_fit_seconds=fit_seconds, wall_seconds=tm.seconds, n_cells=len(cells), n_cells_computed=len(cells) - cached,
+        cell_seconds_total=float(sum(r["seconds"] for r in rows)),
         method_seconds={m: float(sum(r["seconds"] for r in rows if r["method"] == m)) for m in METHODS},
         environment=environment()))
     draw(rows, out, dict(dictionary=label))
