@@ -82,3 +82,18 @@ def test_nonnegative_bp_succeeds_between_the_two_phase_transitions():
     # the batched nonnegative ADMM gives the same labels
     ad = cs.metrics.success(X, cs.ADMMBasisPursuit(positive=True, tol=1e-8).recover(A, Y).x)
     assert np.mean(ad == nn) >= 0.9
+
+
+def test_block_omp_rank_deficient_selection_does_not_crash():
+    # two identical blocks: once both are chosen the normal equations are singular; the
+    # minimum-norm least-squares fit must still reproduce y (reference: numpy lstsq residual)
+    import cstoolkit as cs
+
+    A = np.random.default_rng(0).standard_normal((12, 40))
+    A[:, 4:8] = A[:, 0:4]
+    y = A[:, :4] @ np.ones(4)
+    # after block 0 the residual is zero, all scores tie at 0 and block 1 (its copy) is next
+    res = cs.make_recoverer("block-omp", n_nonzero_blocks=2, block_size=4).recover(A, y)
+    assert np.all(np.isfinite(res.x))
+    assert res.residual_norm <= 1e-8 * np.linalg.norm(y)
+    np.testing.assert_allclose(A @ res.x, y, atol=1e-8)

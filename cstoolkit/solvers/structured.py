@@ -184,8 +184,10 @@ class BlockOMP(Recoverer):
 
             coef = np.stack([nnls(As[b], Y[:, b])[0] for b in range(B)])  # NNLS has no batched form
         else:
-            AsH = np.conj(np.swapaxes(As, 1, 2))
-            coef = np.linalg.solve(AsH @ As, (AsH @ Y.T[:, :, None]))[..., 0]
+            # batched minimum-norm least squares: robust when the selected blocks are rank
+            # deficient (more atoms than rows, zero or repeated atoms), where the normal
+            # equations are singular
+            coef = (np.linalg.pinv(As) @ Y.T[:, :, None])[..., 0]
         np.put_along_axis(X, sel.T, coef.T.astype(X.dtype, copy=False), axis=0)
         st["X"] = X
         st["R"] = Y - D @ X
