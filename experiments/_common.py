@@ -51,15 +51,19 @@ class Timer:
         self.seconds = time.perf_counter() - self.t0
 
 
-def run_cells(args, name: str, cells, compute):
-    """Run ``cells`` through the cached grid runner with a progress bar; return ``(rows, seconds)``."""
+def run_cells(args, name: str, cells, compute, cache=None):
+    """Run ``cells`` through the cached grid runner with a progress bar; return ``(rows, seconds)``.
+
+    ``cache`` defaults to :func:`cache_dir` for ``name``.
+    """
     from cstoolkit.experiment import run_grid
 
     cells = list(cells)
     cb, close = progress(len(cells), name, args.no_progress)
     with Timer() as tm:
         try:
-            rows = run_grid(cells, compute, cache_dir(args, name, args.quick), n_jobs=args.n_jobs,
+            rows = run_grid(cells, compute, cache if cache is not None else cache_dir(args, name, args.quick),
+                            n_jobs=args.n_jobs,
                             backend=args.backend, force=args.force, on_result=cb)
         finally:
             close()

@@ -35,7 +35,7 @@ import numpy as np
 
 import cstoolkit as cs
 from cstoolkit import compression
-from cstoolkit.experiment import cell_key, run_grid, write_csv, write_json
+from cstoolkit.experiment import cell_key, write_csv, write_json
 from experiments import _common
 from experiments.embedding_recovery import environment, load_matrix
 
@@ -199,10 +199,7 @@ def draw(rows: list[dict], out: Path, meta: dict | None = None) -> None:
     fig.suptitle(f"Compressing {r0['matrix']} ({int(r0['n_rows'])} × {int(r0['n_features'])}, dense float32 = "
                  f"{dense / 2**20:.1f} MiB){'; dictionary: ' + dl if dl else ''}", fontsize=10)
     fig.tight_layout()
-    out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out / f"{NAME}.png", dpi=110)
-    fig.savefig(out / f"{NAME}.svg")
-    plt.close(fig)
+    _common.save_figure(fig, out, NAME)
 
 
 CSV_COLUMNS = ["matrix", "n_rows", "n_features", "method", "fraction", "budget_bytes", "bytes", "param",
@@ -219,10 +216,7 @@ def main(argv=None):
         dict_path = prepare(cfg, cache)
         cells = make_cells(cfg)
         cached = sum((Path(cache) / f"{cell_key(c)}.json").exists() for c in cells) if not args.force else 0
-        cb, close = _common.progress(len(cells), NAME, args.no_progress)
-        rows = run_grid(cells, functools.partial(compute, cfg=cfg, dict_path=str(dict_path)), cache,
-                        n_jobs=args.n_jobs, backend=args.backend, force=args.force, on_result=cb)
-        close()
+        rows, _ = _common.run_cells(args, NAME, cells, functools.partial(compute, cfg=cfg, dict_path=str(dict_path)), cache)
     with np.load(dict_path) as z:
         fit_seconds = float(z["fit_seconds"])
     label = f"{cfg['dict_atoms']} atoms, {cfg['dict_learner']} learner + OMP(k={cfg['dict_k']}) on {cfg['dict_train_rows']} rows"

@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 import cstoolkit as cs
-from cstoolkit.experiment import cell_key, cell_seed, run_grid, write_csv, write_json
+from cstoolkit.experiment import cell_key, cell_seed, write_csv, write_json
 from experiments import _common
 
 logger = logging.getLogger(__name__)
@@ -375,7 +375,7 @@ def draw(rows: list[dict], out: Path, meta: dict | None = None) -> None:
         ax.set_ylabel("relative error (median, IQR band)")
     for ax in axes[-1]:
         ax.set_xlabel("m / n (measurements per dimension)")
-    handles, labels = {}, {}
+    handles = {}
     for ax in axes.ravel():
         for h, lab in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(lab, h)
@@ -388,10 +388,7 @@ def draw(rows: list[dict], out: Path, meta: dict | None = None) -> None:
                  f"solid: greedy (k = min(K, m/2)); dashed: Lasso-type (λ = {meta.get('lam_rel', 0.05):g}·λ_max); "
                  f"dotted: basis pursuit; dash-dot: BPDN", fontsize=10)
     fig.tight_layout(rect=(0, 0, 0.83, 0.95))
-    out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out / f"{NAME}.png", dpi=110)
-    fig.savefig(out / f"{NAME}.svg")
-    plt.close(fig)
+    _common.save_figure(fig, out, NAME)
 
 
 # --------------------------------------------------------------------------------------------
@@ -455,10 +452,7 @@ def main(argv=None):
             setup_path = prepare(cfg, cache)
         cells = make_cells(cfg, solvers, bases)
         cached = sum((Path(cache) / f"{cell_key(c)}.json").exists() for c in cells) if not args.force else 0
-        cb, close = _common.progress(len(cells), NAME, args.no_progress)
-        rows = run_grid(cells, functools.partial(compute, setup_path=str(setup_path)), cache, n_jobs=args.n_jobs,
-                        backend=args.backend, force=args.force, on_result=cb)
-        close()
+        rows, _ = _common.run_cells(args, NAME, cells, functools.partial(compute, setup_path=str(setup_path)), cache)
     setup = _load_setup(str(setup_path))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
