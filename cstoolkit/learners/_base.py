@@ -31,6 +31,8 @@ greedy coders such as OMP), evaluated right after the coding step of each iterat
 
 from __future__ import annotations
 
+import abc
+
 import logging
 import time
 from typing import ClassVar
@@ -54,7 +56,7 @@ def _float_dtype(dtype) -> np.dtype:
     return np.dtype(np.float32) if np.dtype(dtype) == np.float32 else np.dtype(np.float64)
 
 
-class DictionaryLearner(ParamsMixin):
+class DictionaryLearner(ParamsMixin, abc.ABC):
     """Base class of the dictionary learners (K-SVD, MOD, online).
 
     Subclasses take keyword-only hyperparameters, store them unchanged, declare
@@ -475,5 +477,6 @@ class BatchDictionaryLearner(DictionaryLearner):
         self._finish_history(hist)
         return self
 
-    def _update_dictionary(self, X, W, codes, err, rng):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _update_dictionary(self, X, W, codes, rng):
+        """Update the dictionary ``W`` in place from the codes of ``X``; return the atoms that failed."""

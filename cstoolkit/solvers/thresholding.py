@@ -15,6 +15,8 @@ Objective in ``history``: ½‖A s − y‖² (λ = 0; sparsity is the constrain
 
 from __future__ import annotations
 
+import abc
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import erfc
@@ -511,8 +513,9 @@ class _TwoStage(_Thresholding):
 
     _debias = True  # subspace pursuit re-fits on the pruned support; CoSaMP keeps the pruned fit
 
-    def _n_add(self, k):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _n_add(self, k):
+        """Number of proxy atoms merged with the support at each iteration."""
 
     def _setup(self, A, Y, X0):
         st = self._base_setup(A, Y)
