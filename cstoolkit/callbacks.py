@@ -7,7 +7,7 @@ called after every iteration with an :class:`IterationInfo`. Returning ``True`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np

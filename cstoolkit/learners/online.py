@@ -35,7 +35,6 @@ def _bcd_sweep(W, A, B, n_sweeps, tiny):
     with the sphere instead of the ball so that greedy coders see equal-norm atoms).
     Returns the atoms whose ``A_jj`` is below ``tiny`` (not updated).
     """
-    K = W.shape[0]
     diag = np.diag(A).copy()
     dead = np.flatnonzero(diag <= tiny)
     live = np.flatnonzero(diag > tiny)

@@ -202,7 +202,6 @@ class Homotopy(Recoverer):
         G, C, lam = st["G"], st["C"], st["lam"]
         steps = 8 * min(st["D"].shape) if self.max_iter is None else self.max_iter
         X = np.zeros_like(C)
-        nb = np.zeros(C.shape[1], dtype=int)
         for b in range(C.shape[1]):  # the path is sequential per signal; Gram and AᵀY are shared
             lams, _, X[:, b] = _homotopy(G, C[:, b], float(lam[b]), steps, self.tol, False)
         st["X"] = X.astype(st["Y"].dtype, copy=False)
