@@ -169,3 +169,103 @@ def test_bad_parameters():
         cs.StOMP(threshold="fixed")
     with pytest.raises(ValueError, match="n_nonzero_coefs"):
         cs.CoSaMP(n_nonzero_coefs=70).recover(gaussian(60, 100, random_state=0), np.ones(60))
+
+
+# --- Maleki–Donoho tuned IST ("ist-md") ------------------------------------------------------
+
+def test_ist_md_defaults_are_the_authors_tuning():
+    r = cs.make_recoverer("ist-md")
+    assert isinstance(r, cs.ISTMalekiDonoho)
+    assert r.step_size == 0.6 and r.max_iter == 400 and r.threshold_factor is None
+    # FAR(δ) = 0.11δ² + 0.37δ − 0.005 (RecommendedIST), clipped positive for tiny δ
+    assert th.ist_false_alarm_rate(0.5) == pytest.approx(0.2075)
+    assert th.ist_false_alarm_rate(0.01) == 1e-4
+    with pytest.raises(ValueError, match="delta"):
+        th.ist_false_alarm_rate(0.0)
+
+
+def test_ist_md_threshold_passes_the_false_alarm_rate_of_null_coordinates():
+    # first step from x = 0 on pure noise: g = Aᵀy is i.i.d. N(0, ‖y‖²/m) given y, σ̂ estimates
+    # its spread, and a coordinate survives the threshold λ(δ)σ̂ with probability FAR(δ)
+    m, n, B = 600, 2000, 20
+    A = gaussian(m, n, random_state=30)
+    Y = np.random.default_rng(31).standard_normal((m, B))
+    res = cs.ISTMalekiDonoho(max_iter=1, tol=0.0).recover(A, Y)
+    frac = np.count_nonzero(res.x) / res.x.size
+    far = th.ist_false_alarm_rate(m / n)
+    assert abs(frac - far) < 0.015, (frac, far)
+
+
+def test_ist_md_phase_transition_below_the_l1_curve():
+    # Maleki & Donoho: tuned IST sits below (but near) the ℓ1 transition. δ = 0.5, n = 200,
+    # Gaussian A, Gaussian amplitudes, 20 trials per ρ (2 matrices × 10 signals), success
+    # ‖x − x̂‖² < 1e-4‖x‖². Measured 50% crossings 0.262–0.278 over 4 seed sets (±1 amplitudes,
+    # 40 trials: 0.259); λ(δ) moved by −0.2 or +0.3 gives 0.20–0.23, below the lower bound.
+    from cstoolkit.phase import logistic_crossing, phase_success
+    from cstoolkit.theory import rho_l1
+
+    n, m = 200, 100
+    rhos = [0.15, 0.2, 0.25, 0.3, 0.35, 0.4]
+    succ = []
+    for i, rho in enumerate(rhos):
+        k, s = int(round(rho * m)), 0
+        for t in range(2):
+            A = gaussian(m, n, random_state=np.random.default_rng([40, i, t]))
+            X = sparse_signals(n, k, 10, random_state=np.random.default_rng([41, i, t]))
+            s += phase_success(X, cs.ISTMalekiDonoho().recover(A, A @ X).x).sum()
+        succ.append(int(s))
+    crossing = logistic_crossing(rhos, succ, [20] * len(rhos))
+    rho1 = rho_l1(m / n)
+    assert 0.6 * rho1 < crossing < rho1, (crossing, succ)
+
+
+def test_ist_md_scale_invariant_and_stops_on_relative_residual():
+    m, n = 80, 200
+    A = gaussian(m, n, random_state=32)
+    X = sparse_signals(n, 12, 6, random_state=33)
+    Y = A @ X
+    r = cs.ISTMalekiDonoho()
+    ref = r.recover(A, Y)
+    assert ref.converged and ref.stop_reason == "tol" and ref.n_iter < 400
+    assert np.all(ref.history["residual_norm"][-1] < 1e-5 * np.linalg.norm(Y, axis=0))
+    assert np.all(cs.metrics.relative_error(X, ref.x) < 1e-3)
+    # the authors divide A by its mean column norm: scaling A leaves x unchanged ...
+    np.testing.assert_allclose(r.recover(7.0 * A, 7.0 * Y).x, ref.x, rtol=0, atol=1e-9)
+    # ... which matters: without it the step κ = 0.6 is 49× too long for 7A
+    bad = cs.ISTMalekiDonoho(normalize=False, max_iter=50).recover(7.0 * A, 7.0 * Y).x
+    assert not np.any(cs.metrics.relative_error(X, bad) < 1e-2)
+
+
+def test_ist_md_mean_column_norm_of_sparse_and_matrix_free_operators():
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import aslinearoperator
+
+    from cstoolkit.operators import as_operator
+
+    A = np.random.default_rng(34).standard_normal((300, 450)) * np.linspace(0.5, 2.0, 450)
+    ref = np.mean(np.linalg.norm(A, axis=0))
+    for op in (A, sp.csr_matrix(A), aslinearoperator(A)):  # 300 rows: two blocks of 256
+        assert th._mean_column_norm(as_operator(op)) == pytest.approx(ref, rel=1e-12)
+
+
+def test_ist_md_batched_equals_loop():
+    m, n = 60, 150
+    A = gaussian(m, n, random_state=9)
+    X = np.hstack([sparse_signals(n, k, 1, random_state=10 + k) for k in (2, 5, 9, 14, 20)])
+    Y = A @ X
+    r = cs.ISTMalekiDonoho()
+    batch = r.recover(A, Y)
+    for b in range(Y.shape[1]):
+        single = r.recover(A, Y[:, b])
+        np.testing.assert_allclose(single.x, batch.x[:, b], atol=1e-12)
+        assert single.n_iter <= batch.n_iter
+
+
+@pytest.mark.parametrize("params", [
+    dict(step_size=0.0), dict(step_size=-0.6), dict(threshold_factor=0.0), dict(threshold_factor=-1.0),
+    dict(max_iter=0), dict(tol=-1e-5), dict(normalize="yes"),
+])
+def test_ist_md_bad_params_raise_with_the_name(params):
+    (name,) = params
+    with pytest.raises((ValueError, TypeError), match=name):  # TypeError for a wrong kind of value
+        cs.ISTMalekiDonoho(**params)
