@@ -27,7 +27,6 @@ Efron, Hastie, Johnstone & Tibshirani, "Least angle regression", Ann. Statist. 3
 from __future__ import annotations
 
 import logging
-import warnings
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -65,10 +64,11 @@ def bp_homotopy(A, Y):
     .. math:: \min_x \|x\|_1 \quad\text{s.t.}\quad A x = y
 
     Follows the piecewise-linear path of ½‖Ax − y‖² + λ‖x‖₁ from λ_max down to 0 (LARS with
-    the lasso modification, :func:`sklearn.linear_model.lars_path_gram`); the end point is the
-    ℓ1-minimal interpolant. A k-sparse solution is reached in about k breakpoints, so this is
-    much faster than a linear program below the phase transition. The Gram matrix ``AᵀA`` is
-    computed once for the whole batch.
+    the lasso modification, :func:`cstoolkit.solvers.homotopy.homotopy_batch`); the end point
+    is the ℓ1-minimal interpolant. A k-sparse solution is reached in about k breakpoints, so
+    this is much faster than a linear program below the phase transition. The Gram matrix
+    ``AᵀA`` is computed once for the whole batch. Same as ``make_recoverer("bp-homotopy")``
+    without the :class:`~cstoolkit.Recoverer` machinery (no validation beyond shapes).
 
     Parameters
     ----------
@@ -81,28 +81,19 @@ def bp_homotopy(A, Y):
 
     Notes
     -----
-    The path is followed per signal (its breakpoints differ between signals); the loop is over
-    the columns, each costing O(steps·n·|active|). Agreement with :func:`bp_linprog` is tested.
+    Paths differ between signals; with numba installed they run in parallel in a compiled
+    kernel, otherwise one after the other. Agreement with :func:`bp_linprog` is tested.
 
     References
     ----------
     Osborne, Presnell & Turlach, "A new approach to variable selection in least squares
-    problems", IMA J. Numer. Anal. 20 (2000). Efron et al., Ann. Statist. 32 (2004).
+    problems", IMA J. Numer. Anal. 20 (2000). Donoho & Tsaig, IEEE Trans. Inf. Theory 54 (2008).
     """
-    from sklearn.linear_model import lars_path_gram
+    from .solvers.homotopy import homotopy_batch
 
     A, Y, single = _as_2d(A, Y)
     m, n = A.shape
-    G = A.T @ A
-    AtY = A.T @ Y
-    X = np.zeros((n, Y.shape[1]))
-    with warnings.catch_warnings():
-        # degenerate-regressor warnings near/above the transition do not affect the end point
-        warnings.simplefilter("ignore")
-        for b in range(Y.shape[1]):
-            _, _, coefs = lars_path_gram(AtY[:, b], G, n_samples=m, method="lasso", alpha_min=0.0,
-                                         max_iter=20 * m)
-            X[:, b] = coefs[:, -1]
+    X, _ = homotopy_batch(A.T @ A, A.T @ Y, 0.0, max_steps=8 * min(m, n), rank=min(m, n))
     return X[:, 0] if single else X
 
 

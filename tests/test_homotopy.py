@@ -71,3 +71,53 @@ def test_lambda_above_max_gives_zero():
 def test_bad_input():
     with pytest.raises(ValueError, match="expected A of shape"):
         lasso_path_homotopy(np.ones((3, 4)), np.ones(4))
+
+
+def _bp_instances(m, n, k, B, seed):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, n)) / np.sqrt(m)
+    X = np.zeros((n, B))
+    for b in range(B):
+        X[rng.choice(n, k, replace=False), b] = rng.standard_normal(k)
+    return A, X, A @ X
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize("m,k", [(40, 5), (100, 40), (100, 60), (150, 110)])
+def test_bp_homotopy_is_the_lp_optimum(engine, m, k):
+    """Below, at and above the ℓ1 transition (n = 200): same ‖x‖₁ as HiGHS, feasible, same labels.
+
+    (100, 40) sits at the transition: its paths have many zero crossings; an atom that has
+    just left must not rejoin at the next breakpoint, or the path ends off the optimum.
+    """
+    from cstoolkit.solvers._omp_kernels import numba_available
+
+    if engine == "numba" and not numba_available():
+        pytest.skip("numba not installed")
+    A, X, Y = _bp_instances(m, 200, k, 12 if engine == "numba" else 4, seed=m + k)
+    res = cs.BasisPursuitHomotopy(engine=engine).recover(A, Y)
+    Xl = cs.phase.bp_linprog(A, Y)
+    l1h, l1l = np.abs(res.x).sum(0), np.abs(Xl).sum(0)
+    np.testing.assert_allclose(l1h, l1l, rtol=1e-7)
+    assert np.max(np.abs(A @ res.x - Y)) < 1e-9
+    np.testing.assert_array_equal(cs.metrics.success(X, res.x), cs.metrics.success(X, Xl))
+
+
+def test_engines_agree_on_the_lasso():
+    from cstoolkit.solvers._omp_kernels import numba_available
+
+    if not numba_available():
+        pytest.skip("numba not installed")
+    A, X, Y = _bp_instances(60, 150, 12, 20, seed=3)
+    Y = Y + 0.01 * np.random.default_rng(4).standard_normal(Y.shape)
+    for lam in (0.3, 0.01, 1e-4):
+        a = cs.Homotopy(lam=lam, engine="numpy").recover(A, Y).x
+        b = cs.Homotopy(lam=lam, engine="numba").recover(A, Y).x
+        np.testing.assert_allclose(a, b, atol=1e-10)
+
+
+def test_bp_homotopy_rejects_bad_params():
+    with pytest.raises(ValueError, match="engine"):
+        cs.BasisPursuitHomotopy(engine="gpu")
+    with pytest.raises(ValueError, match="max_iter"):
+        cs.BasisPursuitHomotopy(max_iter=0)

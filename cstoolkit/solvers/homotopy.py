@@ -14,20 +14,27 @@ import logging
 import numpy as np
 from scipy.linalg import cho_solve, cholesky, solve_triangular
 
-from .._validation import Interval
+from .._validation import Interval, Options
 from ..base import Recoverer
 from ..registry import register
 from ._l1 import L1_CONSTRAINTS, lam_vector
 from .greedy import _dictionary
 
-__all__ = ["Homotopy", "lasso_path_homotopy"]
+__all__ = ["Homotopy", "BasisPursuitHomotopy", "homotopy_batch", "lasso_path_homotopy"]
 
 logger = logging.getLogger(__name__)
 
 
-def _homotopy(G, c, lam_stop, max_steps, tol, keep_path):
-    """Core path for one signal from Gram ``G = AᵀA`` and ``c = Aᵀy``; returns (λ_k, coefs, x)."""
+def _homotopy(G, c, lam_stop, max_steps, tol, keep_path, rank=None):
+    """Core path for one signal from Gram ``G = AᵀA`` and ``c = Aᵀy``; returns (λ_k, coefs, x).
+
+    ``rank`` is the rank bound ``min(m, n)``: with that many active atoms no join exists (the
+    inactive ratios c_j/λ are frozen), so joins are not searched. Events closer to ``lam_stop``
+    than ``tol·λ_max`` are the end point itself (at λ → 0 every inactive correlation reaches ±λ
+    together with λ, a tie that rounding would turn into spurious joins).
+    """
     n = G.shape[0]
+    rank = n if rank is None else int(rank)
     c = c.astype(float, copy=True)
     x = np.zeros(n)
     j0 = int(np.argmax(np.abs(c)))
@@ -36,6 +43,7 @@ def _homotopy(G, c, lam_stop, max_steps, tol, keep_path):
     if lam <= lam_stop or lam == 0.0:
         return np.array(lams), (np.array(path).T if keep_path else None), x
     active = [j0]
+    signs = [1.0 if c[j0] > 0 else -1.0]  # kept, not re-read from c (c_j = ±λ is noisy near λ = 0)
     is_active = np.zeros(n, dtype=bool)
     is_active[j0] = True
     L = np.sqrt(np.array([[G[j0, j0]]]))
@@ -44,9 +52,11 @@ def _homotopy(G, c, lam_stop, max_steps, tol, keep_path):
     cap = min(n, 2 * int(np.sqrt(n)) + 16)
     GA = np.empty((n, cap), order="F")
     GA[:, 0] = G[:, j0]
+    eps_end = tol * lam
+    dropped = -1  # an atom that just left may not rejoin at the next breakpoint (Lasso rule)
     for _ in range(max_steps):
         k = len(active)
-        s = np.sign(c[active])
+        s = np.asarray(signs)
         d = cho_solve((L, True), s, check_finite=False)  # direction of x_A as λ decreases
         a = GA[:, :k] @ d  # rate of change of every correlation
         # joins: |c_j − γ a_j| = λ − γ for inactive j
@@ -55,9 +65,11 @@ def _homotopy(G, c, lam_stop, max_steps, tol, keep_path):
             g2 = (lam + c) / (1.0 + a)
         g1 = np.where(is_active | (g1 <= tol * lam), np.inf, g1)
         g2 = np.where(is_active | (g2 <= tol * lam), np.inf, g2)
+        if dropped >= 0:
+            g1[dropped] = g2[dropped] = np.inf
         gj = np.minimum(g1, g2)
         j_in = int(np.argmin(gj))
-        g_in = gj[j_in]
+        g_in = gj[j_in] if k < rank else np.inf
         # drops: an active coefficient reaches zero
         xa = x[active]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -66,6 +78,10 @@ def _homotopy(G, c, lam_stop, max_steps, tol, keep_path):
         k_out = int(np.argmin(gd)) if gd.size else 0
         g_out = gd[k_out] if gd.size else np.inf
         g_end = lam - lam_stop
+        if g_in >= g_end - eps_end:
+            g_in = np.inf
+        if g_out >= g_end - eps_end:
+            g_out = np.inf
         gamma = min(g_in, g_out, g_end)
         x[active] = xa + gamma * d
         c -= gamma * a
@@ -75,8 +91,11 @@ def _homotopy(G, c, lam_stop, max_steps, tol, keep_path):
                 lams.append(lam)
                 path.append(x.copy())
             break
+        dropped = -1
         if g_out <= g_in:
             j = active.pop(k_out)
+            signs.pop(k_out)
+            dropped = j
             x[j] = 0.0
             is_active[j] = False
             GA[:, k_out:k - 1] = GA[:, k_out + 1:k]
@@ -99,6 +118,7 @@ def _homotopy(G, c, lam_stop, max_steps, tol, keep_path):
             Ln[k, k] = np.sqrt(r2)
             L = Ln
             active.append(j_in)
+            signs.append(1.0 if g1[j_in] <= g2[j_in] else -1.0)
             is_active[j_in] = True
         if keep_path:
             lams.append(lam)
@@ -147,6 +167,56 @@ def lasso_path_homotopy(A, y, *, lam_min=0.0, max_steps=None, tol=1e-12):
     return lams, path
 
 
+def homotopy_batch(G, C, lam_stop, *, max_steps, tol=1e-12, rank=None, engine="auto"):
+    """Lasso solutions at ``lam_stop`` for a batch by homotopy, from ``G = AᵀA`` and ``C = AᵀY``.
+
+    Parameters
+    ----------
+    G : ndarray, shape (n, n)
+    C : ndarray, shape (n, B)
+    lam_stop : ndarray, shape (B,)
+        λ at which each path stops (0 gives basis pursuit when m < n).
+    max_steps : int
+        Breakpoint budget per signal.
+    tol : float, default=1e-12
+    rank : int or None, default=None
+        Bound on the active-set size (``min(m, n)``).
+    engine : {"auto", "numpy", "numba"}, default="auto"
+        The compiled kernel (numba, optional) runs the signals in parallel, with Cholesky
+        up- and downdates; the numpy engine follows one signal at a time.
+
+    Returns
+    -------
+    X : ndarray, shape (n, B)
+    steps : ndarray, shape (B,)
+        Breakpoints followed per signal.
+    """
+    from ._omp_kernels import numba_available
+
+    n, B = C.shape
+    rank = n if rank is None else int(rank)
+    lam_stop = np.broadcast_to(np.asarray(lam_stop, dtype=np.float64), (B,))
+    if engine == "numba" and not numba_available():
+        raise ImportError("engine='numba' needs numba: pip install 'cstoolkit[fast]' (or use engine='numpy').")
+    if engine != "numpy" and numba_available():
+        from ._homotopy_numba import MAX_STEPS, homotopy_gram_numba
+
+        X, steps, status, lam_end = homotopy_gram_numba(G, C, lam_stop, max_steps, tol, rank)
+        for code, what in ((MAX_STEPS, "breakpoint budget (max_iter) exhausted"),
+                           (2, "next atom collinear with the active set")):
+            bad = np.flatnonzero(status == code)
+            if bad.size:
+                logger.info("homotopy: %d of %d paths stopped early (%s), e.g. signal %d at λ=%g",
+                            bad.size, B, what, bad[0], lam_end[bad[0]])
+        return X, steps
+    X = np.zeros((n, B))
+    steps = np.zeros(B, dtype=np.int64)
+    for b in range(B):  # the path is sequential per signal; Gram and AᵀY are shared
+        lams, _, X[:, b] = _homotopy(G, C[:, b], float(lam_stop[b]), max_steps, tol, False, rank)
+        steps[b] = len(lams) - 1
+    return X, steps
+
+
 @register("homotopy")
 class Homotopy(Recoverer):
     r"""The Lasso at a given λ by homotopy (LARS-Lasso): exact, no tolerance to tune.
@@ -168,6 +238,9 @@ class Homotopy(Recoverer):
         Maximum number of breakpoints per signal; default ``8·min(m, n)``.
     tol : float, default=1e-12
         Relative tolerance for step lengths and collinear atoms.
+    engine : {"auto", "numpy", "numba"}, default="auto"
+        "auto" uses the compiled kernel (signals in parallel, Cholesky up/downdates) when numba
+        is installed.
 
     References
     ----------
@@ -180,13 +253,15 @@ class Homotopy(Recoverer):
         **L1_CONSTRAINTS,
         "max_iter": [Interval("integral", 1, None), None],
         "tol": [Interval("real", 0, None, closed="left")],
+        "engine": [Options("auto", "numpy", "numba")],
     }
 
-    def __init__(self, *, lam=0.1, lam_scale="absolute", max_iter=None, tol=1e-12):
+    def __init__(self, *, lam=0.1, lam_scale="absolute", max_iter=None, tol=1e-12, engine="auto"):
         self.lam = lam
         self.lam_scale = lam_scale
         self.max_iter = max_iter
         self.tol = tol
+        self.engine = engine
         self._validate_params()
 
     def _setup(self, A, Y, X0):
@@ -199,11 +274,9 @@ class Homotopy(Recoverer):
         return 1
 
     def _step(self, st, it):
-        G, C, lam = st["G"], st["C"], st["lam"]
         steps = 8 * min(st["D"].shape) if self.max_iter is None else self.max_iter
-        X = np.zeros_like(C)
-        for b in range(C.shape[1]):  # the path is sequential per signal; Gram and AᵀY are shared
-            lams, _, X[:, b] = _homotopy(G, C[:, b], float(lam[b]), steps, self.tol, False)
+        X, st["steps"] = homotopy_batch(st["G"], st["C"], st["lam"], max_steps=steps, tol=self.tol,
+                                        rank=min(st["D"].shape), engine=self.engine)
         st["X"] = X.astype(st["Y"].dtype, copy=False)
         return "solved"
 
@@ -221,3 +294,74 @@ class Homotopy(Recoverer):
         return dict(lam=1e-9, lam_scale="relative")
 
     _conformance_tol = 1e-6
+
+
+@register("bp-homotopy")
+class BasisPursuitHomotopy(Recoverer):
+    r"""Exact basis pursuit by the Lasso homotopy followed down to λ = 0.
+
+    .. math:: \min_x \|x\|_1 \quad\text{s.t.}\quad A x = y
+
+    The solution of ½‖Ax − y‖² + λ‖x‖₁ tends to the ℓ1-minimal interpolant as λ → 0 (m < n,
+    A of full row rank); the homotopy reaches λ = 0 exactly, through the breakpoints of the
+    path. A k-sparse solution is reached in about k breakpoints of O(n·k) each, so below the
+    phase transition this is orders of magnitude faster than a linear program
+    (bench/bench_bp.py) and just as exact — no tolerance to tune. ``history["objective"]``
+    holds ‖x‖₁. Real data; use ``"admm-bp"`` or ``"bp"`` for complex signals.
+
+    Parameters
+    ----------
+    max_iter : int or None, default=None
+        Maximum number of breakpoints per signal; default ``8·min(m, n)``.
+    tol : float, default=1e-12
+        Relative tolerance for step lengths and collinear atoms.
+    engine : {"auto", "numpy", "numba"}, default="auto"
+
+    See Also
+    --------
+    BasisPursuitLP : the same problem as a linear program (HiGHS).
+    Homotopy : stop the path at a given λ > 0 (the Lasso).
+
+    References
+    ----------
+    Osborne, Presnell & Turlach, "A new approach to variable selection in least squares
+    problems", IMA J. Numer. Anal. 20 (2000). Donoho & Tsaig, "Fast solution of ℓ1-norm
+    minimization problems when the solution may be sparse", IEEE Trans. Inf. Theory 54 (2008).
+    """
+
+    objective_kind = "bp"
+    _parameter_constraints = {
+        "max_iter": [Interval("integral", 1, None), None],
+        "tol": [Interval("real", 0, None, closed="left")],
+        "engine": [Options("auto", "numpy", "numba")],
+    }
+
+    def __init__(self, *, max_iter=None, tol=1e-12, engine="auto"):
+        self.max_iter = max_iter
+        self.tol = tol
+        self.engine = engine
+        self._validate_params()
+
+    def _setup(self, A, Y, X0):
+        D = _dictionary(A).astype(np.float64, copy=False)
+        return dict(D=D, Y=Y, G=D.T @ D, C=D.T @ Y.astype(np.float64, copy=False))
+
+    def _max_iterations(self, st):
+        return 1
+
+    def _step(self, st, it):
+        steps = 8 * min(st["D"].shape) if self.max_iter is None else self.max_iter
+        X, st["steps"] = homotopy_batch(st["G"], st["C"], 0.0, max_steps=steps, tol=self.tol,
+                                        rank=min(st["D"].shape), engine=self.engine)
+        st["X"] = X.astype(st["Y"].dtype, copy=False)
+        return "solved"
+
+    def _monitor(self, st):
+        X = st["X"]
+        R = st["D"] @ X - st["Y"]
+        return np.sum(np.abs(X), axis=0), np.sqrt(np.sum(R * R, axis=0))
+
+    def _coef(self, st):
+        return st["X"]
+
+    _conformance_tol = 1e-8
