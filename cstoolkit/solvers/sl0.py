@@ -182,4 +182,6 @@ class SL0(Recoverer):
 
     @classmethod
     def _conformance_params(cls, k):
-        return dict(sigma_min=1e-10)
+        # also the settings of phase diagrams (cstoolkit.phase.phase_recoverer): the slow σ
+        # schedule that takes SL0 beyond the ℓ1 transition, accurate to about 1e-10
+        return dict(sigma_decrease=0.9, sigma_min=1e-10)
