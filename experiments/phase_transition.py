@@ -35,7 +35,8 @@ L1 = "l1"  # the exact ℓ1 reference (homotopy basis pursuit)
 # the same ℓ1 problem as the reference at ~100 ms per signal (HiGHS "bp-lp": ~150 ms); ADMM needs thousands of
 # iterations per cell and ISTA tens of thousands — each would take longer than the whole
 # diagram.
-EXCLUDE = ("bp", "bpdn", "bp-lp", "admm-bp", "admm-bpdn", "admm-lasso", "ista")
+# "bp-homotopy" is the ℓ1 reference itself.
+EXCLUDE = ("bp", "bpdn", "bp-lp", "bp-homotopy", "admm-bp", "admm-bpdn", "admm-lasso", "ista")
 # Iteration caps for iterative solvers (Maleki–Donoho style fixed budgets), over each solver's
 # own noiseless settings (Recoverer._conformance_params).
 OVERRIDES = {
