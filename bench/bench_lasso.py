@@ -1,4 +1,4 @@
-"""Lasso benchmark: cstoolkit's ``Lasso`` against scikit-learn, celer and SPAMS at equal objective.
+"""Lasso benchmark: cstoolkit's ``Lasso`` and ``Homotopy`` against scikit-learn, celer and SPAMS at equal objective.
 
 Case (ANCHORS.md, "Lasso, 200×1000, 100 targets"): A is 200×1000 Gaussian with N(0, 1/m) entries
 (seed 0); 100 targets y = A x + 0.01·noise with 20-sparse N(0, 1) signals x. One regularisation
@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from cstoolkit.conventions import lam_from_sklearn_alpha  # noqa: E402
 from cstoolkit.solvers.cd import Lasso  # noqa: E402
+from cstoolkit.solvers.homotopy import Homotopy  # noqa: E402
 
 M, N, B, K, NOISE, SEED, FRAC = 200, 1000, 100, 20, 0.01, 0, 0.01
 
@@ -96,6 +97,12 @@ def main(argv=None):
     ours("numba")()  # warm-up: compile or load the cached kernel
     runs["cstoolkit Lasso (numba)"] = timed(ours("numba"), args.repeats)
     runs["cstoolkit Lasso (numpy)"] = timed(ours("numpy"), args.repeats)
+
+    def homotopy():  # exact (LARS-Lasso path stopped at λ), compiled kernel
+        return Homotopy(lam=lam).recover(A, Y).x
+
+    homotopy()  # warm-up, as above
+    runs["cstoolkit Homotopy (numba)"] = timed(homotopy, args.repeats)
 
     from sklearn.linear_model import Lasso as SkLasso
 

@@ -22,7 +22,7 @@ MAX_STEPS = 1  # breakpoint budget exhausted
 COLLINEAR = 2  # the next atom is (numerically) in the span of the active set
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _chol_delete(L, k, p):
     """Remove row/column ``p`` from the k×k lower Cholesky factor held in ``L`` (in place)."""
     for i in range(p, k - 1):
@@ -47,8 +47,9 @@ def _chol_delete(L, k, p):
         L[t, k - 1] = 0.0
 
 
-@nb.njit(cache=True)
-def _path(G, c, x, lam_stop, max_steps, tol, cap, act, s, L, d, a, w, is_active):
+# error_model="numpy": x/0 gives ±inf or NaN (handled below) and lets the loops vectorise
+@nb.njit(cache=True, error_model="numpy")
+def _path(G, c, x, lam_stop, max_steps, tol, cap, act, s, L, d, a, w, is_active, gj, sj):
     """Follow one path; ``c`` (= Aᵀy on entry) and ``x`` (zeros) are updated in place."""
     n = G.shape[0]
     j0 = 0
@@ -62,6 +63,7 @@ def _path(G, c, x, lam_stop, max_steps, tol, cap, act, s, L, d, a, w, is_active)
         return 0, REACHED, lam
     act[0] = j0
     s[0] = 1.0 if c[j0] > 0 else -1.0
+    L[0, :] = 0.0
     L[0, 0] = np.sqrt(G[j0, j0])
     is_active[j0] = True
     k = 1
@@ -91,27 +93,24 @@ def _path(G, c, x, lam_stop, max_steps, tol, cap, act, s, L, d, a, w, is_active)
                 a[j] += dt * row[j]
         thr = tol * lam
         # joins: |c_j − γ a_j| = λ − γ for an inactive j
+        # (two passes: a branch-free vectorisable one over all atoms, then an argmin)
         g_in = np.inf
         j_in = -1
         s_in = 0.0
-        # with a full active set (k = rank) the inactive ratios c_j/λ are frozen: no join exists
-        for j in range(n if k < cap else 0):
-            if is_active[j] or j == dropped:
-                continue
-            den = 1.0 - a[j]
-            if den != 0.0:
-                g = (lam - c[j]) / den
-                if g > thr and g < g_in:
-                    g_in = g
+        if k < cap:
+            for j in range(n):
+                g1 = (lam - c[j]) / (1.0 - a[j])
+                g2 = (lam + c[j]) / (1.0 + a[j])
+                g1 = g1 if g1 > thr else np.inf  # also discards NaN (0/0)
+                g2 = g2 if g2 > thr else np.inf
+                gj[j] = min(g1, g2)
+                sj[j] = 1.0 if g1 <= g2 else -1.0
+            for j in range(n):
+                if gj[j] < g_in and not is_active[j] and j != dropped:
+                    g_in = gj[j]
                     j_in = j
-                    s_in = 1.0
-            den = 1.0 + a[j]
-            if den != 0.0:
-                g = (lam + c[j]) / den
-                if g > thr and g < g_in:
-                    g_in = g
-                    j_in = j
-                    s_in = -1.0
+            if j_in >= 0:
+                s_in = sj[j_in]
         # drops: an active coefficient reaches zero
         g_out = np.inf
         t_out = -1
@@ -153,6 +152,7 @@ def _path(G, c, x, lam_stop, max_steps, tol, cap, act, s, L, d, a, w, is_active)
                         j0 = j
                 act[0] = j0
                 s[0] = 1.0 if c[j0] > 0 else -1.0
+                L[0, :] = 0.0
                 L[0, 0] = np.sqrt(G[j0, j0])
                 is_active[j0] = True
                 k = 1
@@ -172,6 +172,8 @@ def _path(G, c, x, lam_stop, max_steps, tol, cap, act, s, L, d, a, w, is_active)
             for i in range(k):
                 L[k, i] = w[i]
             L[k, k] = np.sqrt(r2)
+            for i in range(k + 1, L.shape[1]):  # keep the strict upper triangle zero
+                L[k, i] = 0.0
             act[k] = j_in
             s[k] = s_in
             is_active[j_in] = True
@@ -179,7 +181,7 @@ def _path(G, c, x, lam_stop, max_steps, tol, cap, act, s, L, d, a, w, is_active)
     return max_steps, MAX_STEPS, lam
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(parallel=True, cache=True, error_model="numpy")
 def _batch(G, C, lam_stop, max_steps, tol, cap, X, steps, status, lam_end, n_blocks):
     n, B = C.shape
     per = (B + n_blocks - 1) // n_blocks
@@ -197,20 +199,19 @@ def _batch(G, C, lam_stop, max_steps, tol, cap, X, steps, status, lam_end, n_blo
         c = np.empty(n)
         x = np.empty(n)
         is_active = np.empty(n, dtype=np.bool_)
+        gj = np.empty(n)
+        sj = np.empty(n)
         for b in range(lo, hi):
             for j in range(n):
                 c[j] = C[j, b]
                 x[j] = 0.0
                 is_active[j] = False
-            st, code, le = _path(G, c, x, lam_stop[b], max_steps, tol, cap, act, s, L, d, a, w, is_active)
+            st, code, le = _path(G, c, x, lam_stop[b], max_steps, tol, cap, act, s, L, d, a, w, is_active, gj, sj)
             for j in range(n):
                 X[j, b] = x[j]
             steps[b] = st
             status[b] = code
             lam_end[b] = le
-            for i in range(cap + 1):
-                for t in range(cap + 1):
-                    L[i, t] = 0.0
 
 
 def homotopy_gram_numba(G, C, lam_stop, max_steps, tol, cap):
