@@ -19,21 +19,31 @@ def noisy():
     return A, y
 
 
-def test_path_matches_sklearn_lars_path(noisy):
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_path_matches_sklearn_lars_path(noisy, engine):
     from sklearn.linear_model import lars_path
 
+    from cstoolkit.solvers._omp_kernels import numba_available
+
+    if engine == "numba" and not numba_available():
+        pytest.skip("numba not installed")
     A, y = noisy
     m = A.shape[0]
     alphas, _, coefs = lars_path(A, y, method="lasso")
-    lams, path = lasso_path_homotopy(A, y)
+    lams, path = lasso_path_homotopy(A, y, engine=engine)
     assert lams.shape == alphas.shape  # same breakpoints, joins and drops alike
     np.testing.assert_allclose(lams, alphas * m, rtol=1e-9, atol=1e-12)  # sklearn's alphas are λ/m
     np.testing.assert_allclose(path, coefs, atol=1e-9)
 
 
-def test_path_has_drops_and_is_piecewise_linear_optimal(noisy):
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_path_has_drops_and_is_piecewise_linear_optimal(noisy, engine):
+    from cstoolkit.solvers._omp_kernels import numba_available
+
+    if engine == "numba" and not numba_available():
+        pytest.skip("numba not installed")
     A, y = noisy
-    lams, path = lasso_path_homotopy(A, y, lam_min=1e-3)
+    lams, path = lasso_path_homotopy(A, y, lam_min=1e-3, engine=engine)
     nnz = np.count_nonzero(path, axis=0)
     # joins − drops = final support size and joins + drops = steps (the last step only ends the path)
     assert len(lams) - 2 > nnz[-1], "this instance has zero crossings (Lasso modification)"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["homotopy_gram_numba"]
+__all__ = ["homotopy_gram_numba", "homotopy_path_numba"]
 
 # status codes, shared with the caller
 REACHED = 0  # λ reached lam_stop
@@ -49,9 +49,14 @@ def _chol_delete(L, k, p):
 
 # error_model="numpy": x/0 gives ±inf or NaN (handled below) and lets the loops vectorise
 @nb.njit(cache=True, error_model="numpy")
-def _path(G, c, x, lam_stop, max_steps, tol, cap, act, s, L, d, a, w, is_active, gj, sj):
-    """Follow one path; ``c`` (= Aᵀy on entry) and ``x`` (zeros) are updated in place."""
+def _path(G, c, x, lam_stop, max_steps, tol, cap, act, s, L, d, a, w, is_active, gj, sj, lam_hist, x_hist):
+    """Follow one path; ``c`` (= Aᵀy on entry) and ``x`` (zeros) are updated in place.
+
+    With ``lam_hist`` of length ``max_steps + 1`` (else empty) the breakpoints λ_t and x(λ_t)
+    are recorded in ``lam_hist[t]`` and ``x_hist[t]``.
+    """
     n = G.shape[0]
+    rec = lam_hist.shape[0] > 0
     j0 = 0
     best = -1.0
     for j in range(n):
@@ -59,6 +64,10 @@ def _path(G, c, x, lam_stop, max_steps, tol, cap, act, s, L, d, a, w, is_active,
             best = abs(c[j])
             j0 = j
     lam = best
+    if rec:
+        lam_hist[0] = lam
+        for j in range(n):
+            x_hist[0, j] = 0.0
     if lam <= lam_stop or lam == 0.0:
         return 0, REACHED, lam
     act[0] = j0
@@ -131,6 +140,12 @@ def _path(G, c, x, lam_stop, max_steps, tol, cap, act, s, L, d, a, w, is_active,
         for j in range(n):
             c[j] -= gamma * a[j]
         lam -= gamma
+        if rec:
+            lam_hist[step + 1] = lam_stop if (g_end <= g_in and g_end <= g_out) else lam
+            for j in range(n):
+                x_hist[step + 1, j] = x[j]
+            if g_out < g_in and g_out < g_end:
+                x_hist[step + 1, act[t_out]] = 0.0
         if g_end <= g_in and g_end <= g_out:
             return step + 1, REACHED, lam_stop
         dropped = -1
@@ -201,12 +216,15 @@ def _batch(G, C, lam_stop, max_steps, tol, cap, X, steps, status, lam_end, n_blo
         is_active = np.empty(n, dtype=np.bool_)
         gj = np.empty(n)
         sj = np.empty(n)
+        no_lam = np.empty(0)
+        no_x = np.empty((0, n))
         for b in range(lo, hi):
             for j in range(n):
                 c[j] = C[j, b]
                 x[j] = 0.0
                 is_active[j] = False
-            st, code, le = _path(G, c, x, lam_stop[b], max_steps, tol, cap, act, s, L, d, a, w, is_active, gj, sj)
+            st, code, le = _path(G, c, x, lam_stop[b], max_steps, tol, cap, act, s, L, d, a, w, is_active, gj, sj,
+                                 no_lam, no_x)
             for j in range(n):
                 X[j, b] = x[j]
             steps[b] = st
@@ -250,3 +268,26 @@ def homotopy_gram_numba(G, C, lam_stop, max_steps, tol, cap):
     _batch(G, C, np.asarray(lam_stop, dtype=np.float64), int(max_steps), float(tol), int(cap),
            X, steps, status, lam_end, n_blocks)
     return X, steps, status, lam_end
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _one_path(G, c, lam_stop, max_steps, tol, cap):
+    n = G.shape[0]
+    lam_hist = np.empty(max_steps + 1)
+    x_hist = np.empty((max_steps + 1, n))
+    act = np.empty(cap + 1, dtype=np.int64)
+    s = np.empty(cap + 1)
+    L = np.zeros((cap + 1, cap + 1))
+    d = np.empty(cap + 1)
+    w = np.empty(cap + 1)
+    x = np.zeros(n)
+    is_active = np.zeros(n, dtype=np.bool_)
+    st, code, le = _path(G, c, x, lam_stop, max_steps, tol, cap, act, s, L, d, np.empty(n), w, is_active,
+                         np.empty(n), np.empty(n), lam_hist, x_hist)
+    return lam_hist[: st + 1].copy(), x_hist[: st + 1].copy(), code
+
+
+def homotopy_path_numba(G, c, lam_stop, max_steps, tol, cap):
+    """One signal's whole path: breakpoints ``(K,)``, coefficients ``(K, n)`` and the status code."""
+    c = np.array(c, dtype=np.float64)  # a copy: updated in place
+    return _one_path(np.ascontiguousarray(G, dtype=np.float64), c, float(lam_stop), int(max_steps), float(tol), int(cap))

@@ -128,7 +128,7 @@ def _homotopy(G, c, lam_stop, max_steps, tol, keep_path, rank=None):
     return np.array(lams), (np.array(path).T if keep_path else None), x
 
 
-def lasso_path_homotopy(A, y, *, lam_min=0.0, max_steps=None, tol=1e-12):
+def lasso_path_homotopy(A, y, *, lam_min=0.0, max_steps=None, tol=1e-12, engine="auto"):
     r"""The whole Lasso path by homotopy / LARS-Lasso, with exact breakpoints.
 
     .. math:: x(\lambda) = \arg\min_x \tfrac12\|A x - y\|_2^2 + \lambda \|x\|_1
@@ -144,6 +144,8 @@ def lasso_path_homotopy(A, y, *, lam_min=0.0, max_steps=None, tol=1e-12):
     tol : float, default=1e-12
         Relative tolerance for step lengths and for collinear atoms (a join whose new Cholesky
         pivot² is ≤ tol·‖a_j‖² stops the path).
+    engine : {"auto", "numpy", "numba"}, default="auto"
+        The compiled kernel (optional numba) or the numpy implementation; same breakpoints.
 
     Returns
     -------
@@ -162,8 +164,19 @@ def lasso_path_homotopy(A, y, *, lam_min=0.0, max_steps=None, tol=1e-12):
     y = np.asarray(y, dtype=float)
     if A.ndim != 2 or y.shape != (A.shape[0],):
         raise ValueError(f"expected A of shape (m, n) and y of shape (m,), got {A.shape} and {y.shape}.")
+    if engine not in ("auto", "numpy", "numba"):
+        raise ValueError(f"engine must be 'auto', 'numpy' or 'numba', got {engine!r}.")
+    from ._omp_kernels import numba_available
+
+    if engine == "numba" and not numba_available():
+        raise ImportError("engine='numba' needs numba: pip install 'cstoolkit[fast]' (or use engine='numpy').")
     steps = 8 * min(A.shape) if max_steps is None else int(max_steps)
-    lams, path, _ = _homotopy(A.T @ A, A.T @ y, float(lam_min), steps, tol, True)
+    if engine != "numpy" and numba_available():
+        from ._homotopy_numba import homotopy_path_numba
+
+        lams, path, _ = homotopy_path_numba(A.T @ A, A.T @ y, float(lam_min), steps, tol, min(A.shape))
+        return lams, np.ascontiguousarray(path.T)
+    lams, path, _ = _homotopy(A.T @ A, A.T @ y, float(lam_min), steps, tol, True, min(A.shape))
     return lams, path
 
 
