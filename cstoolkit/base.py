@@ -52,7 +52,9 @@ class RecoveryResult:
         True when the solver's own stopping rule was met for every signal (not when it
         stopped on ``max_iter`` or a callback).
     stop_reason : str
-        ``"tol"``, ``"sparsity"``, ``"residual_tol"``, ``"solved"``, ``"max_iter"`` or ``"callback"``.
+        ``"tol"``, ``"sparsity"``, ``"residual_tol"``, ``"solved"``, ``"max_iter"``, ``"callback"``
+        or ``"diverged"`` (a residual norm exceeded ``1e4·max‖y‖`` or became non-finite: the run
+        stopped there and a warning was logged).
     history : mapping of str to ndarray
         Fixed keys ``"objective"`` (½‖AΨs − y‖² + λR(s)) and ``"residual_norm"`` (‖AΨs − y‖),
         each of shape (n_iter,) or (n_iter, B).
@@ -226,12 +228,27 @@ class Recoverer(ParamsMixin, abc.ABC):
         state = self._setup(eff, Y, X0)
         hist: dict[str, list] = {k: [] for k in HISTORY_KEYS}
         stop_reason, converged, n_iter = "max_iter", False, 0
+        # divergence guard: x = 0 has residual ‖y‖, so a residual far above the batch's largest
+        # ‖y‖ (or a non-finite one) means the iteration is blowing up (e.g. a fixed step too long
+        # for this operator); stop instead of returning overflowed numbers
+        y_scale = float(np.max(np.linalg.norm(Y, axis=0), initial=0.0))
         for it in range(1, self._max_iterations(state) + 1):
             reason = self._step(state, it)
             n_iter = it
             obj, res = self._monitor(state)
             hist["objective"].append(np.asarray(obj, dtype=float))
             hist["residual_norm"].append(np.asarray(res, dtype=float))
+            bad = ~(hist["residual_norm"][-1] <= self._divergence_factor * y_scale)  # also catches NaN
+            if bad.any():
+                stop_reason = "diverged"
+                logger.warning(
+                    "%s diverged at iteration %d on %d of %d signals (residual norm %.3g > %g·max‖y‖ = %.3g); "
+                    "result flagged converged=False, stop_reason='diverged'. A fixed step or relaxation "
+                    "too long for this operator is the usual cause (the Maleki–Donoho presets assume "
+                    "a Gaussian A with unit-norm columns).",
+                    type(self).__name__, it, int(bad.sum()), bad.size, float(np.nanmax(hist["residual_norm"][-1])),
+                    self._divergence_factor, self._divergence_factor * y_scale)
+                break
             if cbs:
                 info = IterationInfo(it, self._coef(state), hist["objective"][-1], hist["residual_norm"][-1], self, psi)
                 if any([bool(cb.on_step_end(info)) for cb in cbs]):
@@ -293,3 +310,6 @@ class Recoverer(ParamsMixin, abc.ABC):
 
     #: relative error the conformance suite's easy instance must reach
     _conformance_tol: ClassVar[float] = 1e-6
+    #: a run stops with ``stop_reason="diverged"`` once a residual norm exceeds this multiple of
+    #: the batch's largest ‖y‖ (x = 0 has residual ‖y‖)
+    _divergence_factor: ClassVar[float] = 1e4

@@ -337,12 +337,16 @@ def draw(rows: list[dict], out: Path, meta: dict | None = None) -> None:
     cmap = plt.get_cmap("tab20")
     colors = {s: cmap(i % 20) for i, s in enumerate(solvers)}
     bases = [b for b in BASES if any(r["basis"] == b for r in rows)]
+    diverged = {s: sum(r["solver"] == s and r.get("stop_reason") == "diverged" for r in rows) for s in solvers}
     fig, axes = plt.subplots(2, 2, figsize=(13, 9.5), sharex=True)
     ylo = 1e-3
     for ax, b in zip(axes.ravel(), bases):
         br = [r for r in rows if r["basis"] == b]
         for s in solvers:
             sr = sorted((r for r in br if r["solver"] == s), key=lambda r: r["m"])
+            # a diverged run is not an error level: left out of the curve, counted in the label
+            sr = [r for r in sr if r.get("stop_reason") != "diverged"]
+            n_div = diverged[s]
             if not sr:
                 continue
             x = np.array([r["m"] / r["n"] for r in sr])
@@ -350,7 +354,7 @@ def draw(rows: list[dict], out: Path, meta: dict | None = None) -> None:
             med = np.clip([r["err_median"] for r in sr], bottom, None)
             lo = np.clip([r["err_q25"] for r in sr], bottom, None)
             hi = np.clip([r["err_q75"] for r in sr], bottom, None)
-            label = s + (f" (B={int(sr[0]['n_signals'])})" if s in SLOW else "")
+            label = s + (f" (B={int(sr[0]['n_signals'])})" if s in SLOW else "") + (f" [diverged in {n_div} cells]" if n_div else "")
             ax.plot(x, med, _style(s), color=colors[s], lw=1.4, marker=".", ms=5, label=label)
             ax.fill_between(x, lo, hi, color=colors[s], alpha=0.08, lw=0)
         fl = [r for r in br if np.isfinite(r.get("floor_median", np.nan))]

@@ -243,3 +243,17 @@ def test_import_has_no_side_effects():
     code = "import logging, cstoolkit, sys; print(len(logging.getLogger().handlers), 'cvxpy' in sys.modules, 'sklearn' in sys.modules, 'matplotlib.pyplot' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["0", "False", "False", "False"], out
+
+
+def test_divergence_is_flagged_not_returned_silently(caplog):
+    """A step far too long for A makes IHT blow up; the run stops, flagged, with a warning."""
+    A = cs.ensembles.gaussian(40, 100, random_state=0)
+    x = cs.signals.sparse_signals(100, 5, 3, random_state=1)
+    with caplog.at_level("WARNING", logger="cstoolkit.base"):
+        res = cs.IHT(n_nonzero_coefs=5, step_size=50.0, max_iter=500).recover(A, A @ x)
+    assert res.stop_reason == "diverged" and not res.converged
+    assert res.n_iter < 500 and np.all(np.isfinite(res.x))
+    assert "diverged" in caplog.text
+    # the convergent step on the same problem is not flagged
+    ok = cs.IHT(n_nonzero_coefs=5, max_iter=500).recover(A, A @ x)
+    assert ok.stop_reason != "diverged"
