@@ -47,6 +47,23 @@ def _chol_delete(L, k, p):
         L[t, k - 1] = 0.0
 
 
+@nb.njit(cache=True, error_model="numpy")
+def _start(G, c, act, s, L, is_active):
+    """Activate the atom of largest |c_j| as the only one; returns that |c_j| (the current λ)."""
+    j0 = 0
+    best = -1.0
+    for j in range(c.shape[0]):
+        if abs(c[j]) > best:
+            best = abs(c[j])
+            j0 = j
+    act[0] = j0
+    s[0] = 1.0 if c[j0] > 0 else -1.0
+    L[0, :] = 0.0
+    L[0, 0] = np.sqrt(G[j0, j0])
+    is_active[j0] = True
+    return best
+
+
 # error_model="numpy": x/0 gives ±inf or NaN (handled below) and lets the loops vectorise
 @nb.njit(cache=True, error_model="numpy")
 def _path(G, c, x, lam_stop, max_steps, tol, cap, act, s, L, d, a, w, is_active, gj, sj, lam_hist, x_hist):
@@ -57,24 +74,14 @@ def _path(G, c, x, lam_stop, max_steps, tol, cap, act, s, L, d, a, w, is_active,
     """
     n = G.shape[0]
     rec = lam_hist.shape[0] > 0
-    j0 = 0
-    best = -1.0
-    for j in range(n):
-        if abs(c[j]) > best:
-            best = abs(c[j])
-            j0 = j
-    lam = best
+    lam = _start(G, c, act, s, L, is_active)
     if rec:
         lam_hist[0] = lam
         for j in range(n):
             x_hist[0, j] = 0.0
     if lam <= lam_stop or lam == 0.0:
+        is_active[act[0]] = False
         return 0, REACHED, lam
-    act[0] = j0
-    s[0] = 1.0 if c[j0] > 0 else -1.0
-    L[0, :] = 0.0
-    L[0, 0] = np.sqrt(G[j0, j0])
-    is_active[j0] = True
     k = 1
     # events closer to lam_stop than tol·λ_max are the end point itself: at λ → 0 every inactive
     # correlation reaches ±λ together with λ (a 0 = 0 tie that rounding turns into spurious joins)
@@ -160,16 +167,7 @@ def _path(G, c, x, lam_stop, max_steps, tol, cap, act, s, L, d, a, w, is_active,
                 s[t] = s[t + 1]
             k -= 1
             if k == 0:  # every coefficient returned to zero: restart from the top correlation
-                best = -1.0
-                for j in range(n):
-                    if abs(c[j]) > best:
-                        best = abs(c[j])
-                        j0 = j
-                act[0] = j0
-                s[0] = 1.0 if c[j0] > 0 else -1.0
-                L[0, :] = 0.0
-                L[0, 0] = np.sqrt(G[j0, j0])
-                is_active[j0] = True
+                _start(G, c, act, s, L, is_active)
                 k = 1
         else:
             if k >= cap:

@@ -41,6 +41,12 @@ def l1_objective(R: np.ndarray, X: np.ndarray, lam: np.ndarray) -> tuple[np.ndar
     return 0.5 * rn2 + lam * np.sum(np.abs(X), axis=0), np.sqrt(rn2)
 
 
+def bp_objective(D, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Basis-pursuit history per column: ‖x‖₁ and the residual norm ‖DX − Y‖ (D explicit)."""
+    R = D @ X - Y
+    return np.sum(np.abs(X), axis=0), np.sqrt(np.sum(np.abs(R) ** 2, axis=0))
+
+
 def duality_gap(R: np.ndarray, AtR: np.ndarray, X: np.ndarray, Y: np.ndarray, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Primal value and duality gap of the Lasso per column.
 

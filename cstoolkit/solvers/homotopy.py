@@ -9,6 +9,7 @@ a Cholesky factor updated by one row per join.
 
 from __future__ import annotations
 
+import abc
 import logging
 
 import numpy as np
@@ -17,7 +18,7 @@ from scipy.linalg import cho_solve, cholesky, solve_triangular
 from .._validation import Interval, Options
 from ..base import Recoverer
 from ..registry import register
-from ._l1 import L1_CONSTRAINTS, lam_vector
+from ._l1 import L1_CONSTRAINTS, bp_objective, l1_objective, lam_vector
 from .greedy import _dictionary
 
 __all__ = ["Homotopy", "BasisPursuitHomotopy", "homotopy_batch", "lasso_path_homotopy"]
@@ -230,8 +231,40 @@ def homotopy_batch(G, C, lam_stop, *, max_steps, tol=1e-12, rank=None, engine="a
     return X, steps
 
 
+class _HomotopyBase(Recoverer):
+    """Shared machinery: Gram and correlations once per batch, one compiled path per signal."""
+
+    _HOMOTOPY_CONSTRAINTS = {
+        "max_iter": [Interval("integral", 1, None), None],
+        "tol": [Interval("real", 0, None, closed="left")],
+        "engine": [Options("auto", "numpy", "numba")],
+    }
+
+    @abc.abstractmethod
+    def _lam(self, C):
+        """λ at which each path stops, shape (B,), from the correlations ``C = AᵀY``."""
+
+    def _setup(self, A, Y, X0):
+        D = _dictionary(A).astype(np.float64, copy=False)
+        C = D.T @ Y.astype(np.float64, copy=False)
+        return dict(D=D, Y=Y, G=D.T @ D, C=C, lam=self._lam(C))
+
+    def _max_iterations(self, st):
+        return 1
+
+    def _step(self, st, it):
+        steps = 8 * min(st["D"].shape) if self.max_iter is None else self.max_iter
+        X, st["steps"] = homotopy_batch(st["G"], st["C"], st["lam"], max_steps=steps, tol=self.tol,
+                                        rank=min(st["D"].shape), engine=self.engine)
+        st["X"] = X.astype(st["Y"].dtype, copy=False)
+        return "solved"
+
+    def _coef(self, st):
+        return st["X"]
+
+
 @register("homotopy")
-class Homotopy(Recoverer):
+class Homotopy(_HomotopyBase):
     r"""The Lasso at a given λ by homotopy (LARS-Lasso): exact, no tolerance to tune.
 
     .. math:: F(x) = \tfrac12\|A x - y\|_2^2 + \lambda \|x\|_1
@@ -262,12 +295,7 @@ class Homotopy(Recoverer):
     """
 
     objective_kind = "lasso"
-    _parameter_constraints = {
-        **L1_CONSTRAINTS,
-        "max_iter": [Interval("integral", 1, None), None],
-        "tol": [Interval("real", 0, None, closed="left")],
-        "engine": [Options("auto", "numpy", "numba")],
-    }
+    _parameter_constraints = {**L1_CONSTRAINTS, **_HomotopyBase._HOMOTOPY_CONSTRAINTS}
 
     def __init__(self, *, lam=0.1, lam_scale="absolute", max_iter=None, tol=1e-12, engine="auto"):
         self.lam = lam
@@ -277,30 +305,11 @@ class Homotopy(Recoverer):
         self.engine = engine
         self._validate_params()
 
-    def _setup(self, A, Y, X0):
-        D = _dictionary(A).astype(np.float64, copy=False)
-        Y64 = Y.astype(np.float64, copy=False)
-        C = D.T @ Y64
-        return dict(D=D, Y=Y, G=D.T @ D, C=C, lam=lam_vector(self.lam, self.lam_scale, C, np.float64))
-
-    def _max_iterations(self, st):
-        return 1
-
-    def _step(self, st, it):
-        steps = 8 * min(st["D"].shape) if self.max_iter is None else self.max_iter
-        X, st["steps"] = homotopy_batch(st["G"], st["C"], st["lam"], max_steps=steps, tol=self.tol,
-                                        rank=min(st["D"].shape), engine=self.engine)
-        st["X"] = X.astype(st["Y"].dtype, copy=False)
-        return "solved"
+    def _lam(self, C):
+        return lam_vector(self.lam, self.lam_scale, C, np.float64)
 
     def _monitor(self, st):
-        X = st["X"]
-        R = st["D"] @ X - st["Y"]
-        rn2 = np.sum(R * R, axis=0)
-        return 0.5 * rn2 + st["lam"] * np.sum(np.abs(X), axis=0), np.sqrt(rn2)
-
-    def _coef(self, st):
-        return st["X"]
+        return l1_objective(st["D"] @ st["X"] - st["Y"], st["X"], st["lam"])
 
     @classmethod
     def _conformance_params(cls, k):
@@ -310,7 +319,7 @@ class Homotopy(Recoverer):
 
 
 @register("bp-homotopy")
-class BasisPursuitHomotopy(Recoverer):
+class BasisPursuitHomotopy(_HomotopyBase):
     r"""Exact basis pursuit by the Lasso homotopy followed down to λ = 0.
 
     .. math:: \min_x \|x\|_1 \quad\text{s.t.}\quad A x = y
@@ -343,11 +352,7 @@ class BasisPursuitHomotopy(Recoverer):
     """
 
     objective_kind = "bp"
-    _parameter_constraints = {
-        "max_iter": [Interval("integral", 1, None), None],
-        "tol": [Interval("real", 0, None, closed="left")],
-        "engine": [Options("auto", "numpy", "numba")],
-    }
+    _parameter_constraints = dict(_HomotopyBase._HOMOTOPY_CONSTRAINTS)
 
     def __init__(self, *, max_iter=None, tol=1e-12, engine="auto"):
         self.max_iter = max_iter
@@ -355,26 +360,10 @@ class BasisPursuitHomotopy(Recoverer):
         self.engine = engine
         self._validate_params()
 
-    def _setup(self, A, Y, X0):
-        D = _dictionary(A).astype(np.float64, copy=False)
-        return dict(D=D, Y=Y, G=D.T @ D, C=D.T @ Y.astype(np.float64, copy=False))
-
-    def _max_iterations(self, st):
-        return 1
-
-    def _step(self, st, it):
-        steps = 8 * min(st["D"].shape) if self.max_iter is None else self.max_iter
-        X, st["steps"] = homotopy_batch(st["G"], st["C"], 0.0, max_steps=steps, tol=self.tol,
-                                        rank=min(st["D"].shape), engine=self.engine)
-        st["X"] = X.astype(st["Y"].dtype, copy=False)
-        return "solved"
+    def _lam(self, C):
+        return np.zeros(C.shape[1])
 
     def _monitor(self, st):
-        X = st["X"]
-        R = st["D"] @ X - st["Y"]
-        return np.sum(np.abs(X), axis=0), np.sqrt(np.sum(R * R, axis=0))
-
-    def _coef(self, st):
-        return st["X"]
+        return bp_objective(st["D"], st["X"], st["Y"])
 
     _conformance_tol = 1e-8

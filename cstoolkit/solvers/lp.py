@@ -21,6 +21,7 @@ import numpy as np
 from .._validation import Options
 from ..base import Recoverer
 from ..registry import register
+from ._l1 import bp_objective
 from .greedy import _dictionary
 
 __all__ = ["BasisPursuitLP", "basis_pursuit_lp"]
@@ -151,9 +152,7 @@ class BasisPursuitLP(Recoverer):
         return "solved"
 
     def _monitor(self, st):
-        X = st["X"]
-        R = st["D"] @ X - st["Y"]
-        return np.sum(np.abs(X), axis=0), np.sqrt(np.sum(R * R, axis=0))
+        return bp_objective(st["D"], st["X"], st["Y"])
 
     def _coef(self, st):
         return st["X"]
