@@ -53,8 +53,9 @@ class RecoveryResult:
         stopped on ``max_iter`` or a callback).
     stop_reason : str
         ``"tol"``, ``"sparsity"``, ``"residual_tol"``, ``"solved"``, ``"max_iter"``, ``"callback"``
-        or ``"diverged"`` (a residual norm exceeded ``1e4·max‖y‖`` or became non-finite: the run
-        stopped there and a warning was logged).
+        or ``"diverged"``: some signal's residual norm exceeded ``1e4·max‖y‖`` or became
+        non-finite; those columns of ``x`` and ``coef`` are NaN (the other signals ran to their
+        own stopping rule) and a warning was logged.
     history : mapping of str to ndarray
         Fixed keys ``"objective"`` (½‖AΨs − y‖² + λR(s)) and ``"residual_norm"`` (‖AΨs − y‖),
         each of shape (n_iter,) or (n_iter, B).
@@ -229,26 +230,31 @@ class Recoverer(ParamsMixin, abc.ABC):
         hist: dict[str, list] = {k: [] for k in HISTORY_KEYS}
         stop_reason, converged, n_iter = "max_iter", False, 0
         # divergence guard: x = 0 has residual ‖y‖, so a residual far above the batch's largest
-        # ‖y‖ (or a non-finite one) means the iteration is blowing up (e.g. a fixed step too long
-        # for this operator); stop instead of returning overflowed numbers
+        # ‖y‖ (or a non-finite one) means that signal's iteration is blowing up (e.g. a fixed step
+        # too long for this operator). Signals are independent columns: the others go on; the
+        # diverged ones are returned as NaN (never as overflowed numbers), and the run stops
+        # early only when every signal has diverged.
         y_scale = float(np.max(np.linalg.norm(Y, axis=0), initial=0.0))
+        limit = self._divergence_factor * y_scale if y_scale > 0 else np.inf
+        diverged = np.zeros(Y.shape[1], dtype=bool)
+        first_div = 0
         for it in range(1, self._max_iterations(state) + 1):
-            reason = self._step(state, it)
+            if diverged.any():
+                with np.errstate(over="ignore", invalid="ignore"):
+                    reason = self._step(state, it)
+                    obj, res = self._monitor(state)
+            else:
+                reason = self._step(state, it)
+                obj, res = self._monitor(state)
             n_iter = it
-            obj, res = self._monitor(state)
             hist["objective"].append(np.asarray(obj, dtype=float))
             hist["residual_norm"].append(np.asarray(res, dtype=float))
-            bad = ~(hist["residual_norm"][-1] <= self._divergence_factor * y_scale)  # also catches NaN
-            if bad.any():
-                stop_reason = "diverged"
-                logger.warning(
-                    "%s diverged at iteration %d on %d of %d signals (residual norm %.3g > %g·max‖y‖ = %.3g); "
-                    "result flagged converged=False, stop_reason='diverged'. A fixed step or relaxation "
-                    "too long for this operator is the usual cause (the Maleki–Donoho presets assume "
-                    "a Gaussian A with unit-norm columns).",
-                    type(self).__name__, it, int(bad.sum()), bad.size, float(np.nanmax(hist["residual_norm"][-1])),
-                    self._divergence_factor, self._divergence_factor * y_scale)
-                break
+            new = ~(hist["residual_norm"][-1] <= limit) & ~diverged  # also catches NaN
+            if new.any():
+                first_div = first_div or it
+                diverged |= new
+                if diverged.all():
+                    break
             if cbs:
                 info = IterationInfo(it, self._coef(state), hist["objective"][-1], hist["residual_norm"][-1], self, psi)
                 if any([bool(cb.on_step_end(info)) for cb in cbs]):
@@ -258,6 +264,16 @@ class Recoverer(ParamsMixin, abc.ABC):
                 stop_reason, converged = reason, True
                 break
         coef = np.asarray(self._coef(state))
+        if diverged.any():
+            coef = coef.astype(np.result_type(coef.dtype, np.float32), copy=True)
+            coef[:, diverged] = np.nan
+            stop_reason, converged = "diverged", False
+            logger.warning(
+                "%s: %d of %d signals diverged (first at iteration %d: residual norm > %g·max‖y‖ or "
+                "not finite); they are returned as NaN, stop_reason='diverged'. A fixed step or "
+                "relaxation too long for this operator is the usual cause (the Maleki–Donoho presets "
+                "assume a Gaussian A with unit-norm columns).",
+                type(self).__name__, int(diverged.sum()), diverged.size, first_div, self._divergence_factor)
         x = coef if psi is None else np.asarray(psi.matmat(coef))
         B = Y.shape[1]
         history = {k: (np.array(v).reshape(len(v), B)) for k, v in hist.items()}

@@ -269,3 +269,38 @@ def test_ist_md_bad_params_raise_with_the_name(params):
     (name,) = params
     with pytest.raises((ValueError, TypeError), match=name):  # TypeError for a wrong kind of value
         cs.ISTMalekiDonoho(**params)
+
+
+def test_iht_md_defaults_are_the_authors_tuning():
+    r = cs.make_recoverer("iht-md")
+    assert r.step_size == 0.65 and r.max_iter == 300 and r.threshold_factor is None and r.normalize
+    # FAR(δ) = 0.0465δ² + 0.0041δ + 0.0012 below δ = 0.85, 0.04 above (RecommendedIHT)
+    assert th.iht_false_alarm_rate(0.5) == pytest.approx(0.014875)
+    assert th.iht_false_alarm_rate(0.9) == 0.04
+    with pytest.raises(ValueError, match="delta"):
+        th.iht_false_alarm_rate(1.5)
+
+
+def test_iht_md_threshold_passes_the_false_alarm_rate_of_null_coordinates():
+    # first step from x = 0 on pure noise: a coordinate of κAᵀy survives the hard threshold
+    # λ(δ)κσ̂ with probability FAR(δ) (Gaussian interference, σ̂ its robust spread)
+    m, n, B = 600, 2000, 40
+    A = gaussian(m, n, random_state=34)
+    Y = np.random.default_rng(35).standard_normal((m, B))
+    res = cs.IHTMalekiDonoho(max_iter=1).recover(A, Y)
+    frac = np.count_nonzero(res.x) / res.x.size
+    far = th.iht_false_alarm_rate(m / n)
+    assert abs(frac - far) < 0.25 * far, (frac, far)
+
+
+def test_iht_md_scale_invariant():
+    m, n = 100, 200
+    A = gaussian(m, n, random_state=36)
+    X = sparse_signals(n, 15, 6, random_state=37)
+    Y = A @ X
+    ref = cs.IHTMalekiDonoho().recover(A, Y)
+    assert np.all(cs.metrics.relative_error(X, ref.x) < 1e-3)
+    np.testing.assert_allclose(cs.IHTMalekiDonoho().recover(7.0 * A, 7.0 * Y).x, ref.x, rtol=0, atol=1e-9)
+    # without the normalisation the step κ = 0.65 is 49× too long for 7A: flagged, not returned
+    bad = cs.IHTMalekiDonoho(normalize=False).recover(7.0 * A, 7.0 * Y)
+    assert bad.stop_reason == "diverged" and np.all(np.isnan(bad.x))
