@@ -163,10 +163,19 @@ def run_grid(
         todo.append(i)
     logger.info("%d of %d cells cached; computing %d", len(cells) - len(todo), len(cells), len(todo))
     if todo:
-        jobs = (delayed(_compute_and_store)(compute, cells[i], str(paths[i])) for i in todo)
+        jobs = [delayed(_compute_and_store)(compute, cells[i], str(paths[i])) for i in todo]
         cfg = {"n_jobs": n_jobs} if backend is None else {"n_jobs": n_jobs, "backend": backend}
         with parallel_config(**cfg):
-            par = Parallel(return_as="generator")
+            # results stream back as they finish where the backend can (progress bars move);
+            # Ray's joblib backend cannot (joblib refuses the generator when the backend is
+            # created), and returns them all at the end. Either way every worker writes its own
+            # cache file as soon as its cell is done (resumable).
+            try:
+                par = Parallel(return_as="generator")
+            except ValueError as exc:
+                if "return_as" not in str(exc):
+                    raise
+                par = Parallel(return_as="list")
             for i, rec in zip(todo, par(jobs)):
                 records[i] = rec
                 if on_result:

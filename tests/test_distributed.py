@@ -114,3 +114,21 @@ def test_unreachable_scheduler_says_what_to_do():
         with pytest.raises(OSError, match="dask scheduler"):
             with parallel_backend("dask", scheduler="tcp://127.0.0.1:9"):
                 pass
+
+
+def test_ray_backend_same_numbers_and_resumes(tmp_path):
+    """A local Ray (installed with the ``ray`` extra) gives the local numbers and reuses the cache."""
+    ray = pytest.importorskip("ray")
+    local = run_grid(CELLS, recovery_cell, tmp_path / "local", n_jobs=1)
+    try:
+        with parallel_backend("ray") as backend:
+            assert backend == "ray" and ray.is_initialized()
+            half = run_grid(CELLS[:3], recovery_cell, tmp_path / "ray", backend=backend, n_jobs=2)
+            stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "ray").glob("*.json")}
+            full = run_grid(CELLS, recovery_cell, tmp_path / "ray", backend=backend, n_jobs=2)
+    finally:
+        ray.shutdown()
+    for name, t in stamps.items():
+        assert (tmp_path / "ray" / name).stat().st_mtime_ns == t
+    assert _numbers(half) == _numbers(local[:3])
+    assert _numbers(full) == _numbers(local)
