@@ -101,13 +101,16 @@ def read_csv(path) -> list[dict]:
     return out
 
 
-def _compute_and_store(compute: Callable[[dict], dict], cell: dict, path: str) -> dict:
+#: cells per round trip for joblib backends that cannot stream results back (Ray)
+_LIST_CHUNK = 16
+
+
+def _compute_record(compute: Callable[[dict], dict], cell: dict) -> dict:
+    # runs on the worker; the driver stores the record (workers need no shared disk)
     result = compute(cell)
     if not isinstance(result, dict):
         raise TypeError(f"compute() must return a dict, got {type(result).__name__}")
-    record = {"cell": cell, "result": result}
-    write_json(path, record)
-    return _jsonable(record)
+    return _jsonable({"cell": cell, "result": result})
 
 
 def run_grid(
@@ -163,21 +166,29 @@ def run_grid(
         todo.append(i)
     logger.info("%d of %d cells cached; computing %d", len(cells) - len(todo), len(cells), len(todo))
     if todo:
-        jobs = [delayed(_compute_and_store)(compute, cells[i], str(paths[i])) for i in todo]
         cfg = {"n_jobs": n_jobs} if backend is None else {"n_jobs": n_jobs, "backend": backend}
+
+        def store(i, rec):
+            write_json(paths[i], rec)  # on the driver, as each result arrives: resumable
+            records[i] = rec
+            if on_result:
+                on_result(rec)
+
+        index = {cell_key(cells[i]): i for i in todo}
         with parallel_config(**cfg):
-            # results stream back as they finish where the backend can (progress bars move);
-            # Ray's joblib backend cannot (joblib refuses the generator when the backend is
-            # created), and returns them all at the end. Either way every worker writes its own
-            # cache file as soon as its cell is done (resumable).
+            # results stream back as they finish (in any order) where the backend can; Ray's
+            # joblib backend cannot (joblib refuses generators when the backend is created):
+            # there the cells go in chunks, each stored when it returns
             try:
-                par = Parallel(return_as="generator")
+                par = Parallel(return_as="generator_unordered")
+                chunk = len(todo)
             except ValueError as exc:
                 if "return_as" not in str(exc):
                     raise
                 par = Parallel(return_as="list")
-            for i, rec in zip(todo, par(jobs)):
-                records[i] = rec
-                if on_result:
-                    on_result(rec)
+                chunk = _LIST_CHUNK
+            for lo in range(0, len(todo), chunk):
+                part = todo[lo:lo + chunk]
+                for rec in par(delayed(_compute_record)(compute, cells[i]) for i in part):
+                    store(index[cell_key(rec["cell"])], rec)
     return [{**r["cell"], **r["result"]} for r in records]
