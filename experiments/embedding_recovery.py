@@ -268,7 +268,14 @@ def make_cells(cfg: dict, solvers, bases=BASES) -> list[dict]:
 
 def _quartiles(v) -> dict:
     v = np.asarray(v, dtype=float)
-    q25, q50, q75 = np.nanpercentile(v, [25, 50, 75]) if v.size else (np.nan,) * 3
+    if not v.size:
+        return dict(q25=np.nan, median=np.nan, q75=np.nan)
+    if np.isinf(v).any():
+        # diverged signals count as infinitely wrong: quartiles are order statistics then (no
+        # interpolation with ∞), finite while fewer than a quarter/half/three quarters diverged
+        q25, q50, q75 = np.quantile(v, [0.25, 0.5, 0.75], method="inverted_cdf")
+    else:
+        q25, q50, q75 = np.nanpercentile(v, [25, 50, 75])
     return dict(q25=q25, median=q50, q75=q75)
 
 
@@ -304,10 +311,14 @@ def compute(cell: dict, setup_path: str) -> dict:
     with np.errstate(all="ignore"):
         err = cs.metrics.relative_error(target, xh)
         err_x = cs.metrics.relative_error(T, xh)
+    # a diverged signal comes back as NaN (Recoverer divergence guard): it is a failure, not a
+    # missing value
+    err, err_x = np.where(np.isnan(err), np.inf, err), np.where(np.isnan(err_x), np.inf, err_x)
+    n_div = int(np.count_nonzero(np.isnan(xh).any(axis=0)))
     coef = np.asarray(res.coef)
     nnz = np.count_nonzero(np.abs(coef) > 1e-10 * np.abs(coef).max(axis=0, initial=0), axis=0)
     return dict(
-        ok=True, error_msg="", seconds=sec, n_iter=int(res.n_iter), stop_reason=res.stop_reason,
+        ok=True, error_msg="", seconds=sec, n_iter=int(res.n_iter), stop_reason=res.stop_reason, n_diverged=n_div,
         **{f"err_{q}": v for q, v in _quartiles(err).items()},
         err_x_median=float(np.median(err_x)), nnz_median=float(np.median(nnz)),
         errors=err.tolist(), **common,
@@ -344,8 +355,9 @@ def draw(rows: list[dict], out: Path, meta: dict | None = None) -> None:
         br = [r for r in rows if r["basis"] == b]
         for s in solvers:
             sr = sorted((r for r in br if r["solver"] == s), key=lambda r: r["m"])
-            # a diverged run is not an error level: left out of the curve, counted in the label
-            sr = [r for r in sr if r.get("stop_reason") != "diverged"]
+            # diverged signals count as infinite errors: a point whose median is infinite (half
+            # the signals or more diverged) is left out of the curve; the label counts the cells
+            sr = [r for r in sr if np.isfinite(r["err_median"])]
             n_div = diverged[s]
             if not sr:
                 continue
@@ -354,7 +366,7 @@ def draw(rows: list[dict], out: Path, meta: dict | None = None) -> None:
             med = np.clip([r["err_median"] for r in sr], bottom, None)
             lo = np.clip([r["err_q25"] for r in sr], bottom, None)
             hi = np.clip([r["err_q75"] for r in sr], bottom, None)
-            label = s + (f" (B={int(sr[0]['n_signals'])})" if s in SLOW else "") + (f" [diverged in {n_div} cells]" if n_div else "")
+            label = s + (f" (B={int(sr[0]['n_signals'])})" if s in SLOW else "") + (f" [diverged: {n_div} cells]" if n_div else "")
             ax.plot(x, med, _style(s), color=colors[s], lw=1.4, marker=".", ms=5, label=label)
             ax.fill_between(x, lo, hi, color=colors[s], alpha=0.08, lw=0)
         fl = [r for r in br if np.isfinite(r.get("floor_median", np.nan))]
@@ -402,7 +414,7 @@ def draw(rows: list[dict], out: Path, meta: dict | None = None) -> None:
 # script
 # --------------------------------------------------------------------------------------------
 CSV_COLUMNS = ["matrix", "basis", "solver", "n", "m", "ratio", "k", "n_signals", "err_q25", "err_median", "err_q75",
-               "err_x_median", "floor_q25", "floor_median", "floor_q75", "nnz_median", "n_iter", "stop_reason",
+               "err_x_median", "floor_q25", "floor_median", "floor_q75", "nnz_median", "n_iter", "stop_reason", "n_diverged",
                "seconds", "ok", "error_msg", "phi_seed"]
 
 

@@ -217,3 +217,14 @@ def test_compression_tradeoff_minilm_quick(tmp_path):
     X = ct.matrix("minilm", ct.QUICK["n_rows"])
     assert X.shape == (ct.QUICK["n_rows"], 384)
     _check_compression(out, rows, X)
+
+
+def test_diverged_signals_count_as_failures_in_the_quartiles():
+    from experiments import embedding_recovery as er
+
+    # no divergence: the usual interpolated percentiles
+    assert er._quartiles([0.1, 0.2, 0.3, 0.4])["median"] == pytest.approx(0.25)
+    # a diverged signal is +inf: order statistics, finite while fewer than half diverged
+    q = er._quartiles([0.1, 0.2, 0.3, np.inf])
+    assert q["median"] == 0.2 and q["q75"] == 0.3
+    assert np.isinf(er._quartiles([0.1, np.inf, np.inf, np.inf])["median"])
