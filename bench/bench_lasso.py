@@ -8,7 +8,9 @@ with ``lambda1 = λ``; celer and scikit-learn take α.
 
 Every method's objective is evaluated here in float64 per target; "rel. gap vs best" is the
 largest over targets of (F − F_best)/F_best with F_best the smallest value any method reached.
-Times are wall-clock medians over ``--repeats`` runs (each includes the Gram matrix for ours);
+Times are wall-clock medians over ``--repeats`` runs (each includes the Gram matrix for ours),
+each run started after 0.3 s idle so that no method pays for the previous one's spinning
+BLAS/OpenMP threads (interleaved, SPAMS right after our kernel took 91 ms instead of 48);
 the numba kernel is compiled (or loaded from its cache) by a warm-up call outside the timing,
 and its cold compile time is measured separately in a fresh process with an empty cache.
 
@@ -58,6 +60,9 @@ def objective(A, Y, X, lam):
 def timed(fn, repeats):
     times, out = [], None
     for _ in range(repeats):
+        # let the previous run's spinning thread pools (OpenBLAS, OpenMP) go idle first: every
+        # method starts on quiet cores, whatever ran before it
+        time.sleep(0.3)
         t0 = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._threads import blas_single_thread
 from .._validation import Interval, Options
 from ..base import Recoverer
 from ..registry import register
@@ -263,19 +264,23 @@ class Lasso(Recoverer):
         D = _dictionary(A).astype(Y.dtype, copy=False)
         # Gram quantities in float64: the gap needs ‖y‖² − 2cᵀx + xᵀGx without cancellation loss.
         D64 = D.astype(np.float64, copy=False)
-        G = D64.T @ D64
-        C = D64.T @ Y.astype(np.float64, copy=False)
+        compiled = _kernel(self.engine) is not lasso_gram_numpy
+        with blas_single_thread(compiled):  # spinning BLAS threads would slow the parallel kernel
+            G = D64.T @ D64
+            C = D64.T @ Y.astype(np.float64, copy=False)
         lam = lam_vector(self.lam, self.lam_scale, C, np.float64)
         X = np.zeros(C.shape) if X0 is None else X0.astype(np.float64)
         yy = np.sum(Y.astype(np.float64) ** 2, axis=0)
-        return dict(D=D, Y=Y, G=G, C=C, lam=lam, X=X, yy=yy)
+        return dict(D=D, Y=Y, G=G, C=C, lam=lam, X=X, yy=yy, compiled=compiled)
 
     def _max_iterations(self, st):
         return 1
 
     def _step(self, st, it):
         kernel = _kernel(self.engine)
-        X, epochs, primal, gap = kernel(st["G"], st["C"], st["yy"], st["lam"], st["X"], tol=self.tol, max_epochs=self.max_iter)
+        with blas_single_thread(st["compiled"]):
+            X, epochs, primal, gap = kernel(st["G"], st["C"], st["yy"], st["lam"], st["X"], tol=self.tol,
+                                            max_epochs=self.max_iter)
         st["X"], st["epochs"], st["gap"] = X, epochs, gap
         return "tol" if np.all(gap <= self.tol * np.maximum(primal, np.finfo(float).tiny)) else None
 

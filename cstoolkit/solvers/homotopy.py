@@ -15,6 +15,7 @@ import logging
 import numpy as np
 from scipy.linalg import cho_solve, cholesky, solve_triangular
 
+from .._threads import blas_single_thread
 from .._validation import Interval, Options
 from ..base import Recoverer
 from ..registry import register
@@ -245,17 +246,23 @@ class _HomotopyBase(Recoverer):
         """λ at which each path stops, shape (B,), from the correlations ``C = AᵀY``."""
 
     def _setup(self, A, Y, X0):
+        from ._omp_kernels import numba_available
+
+        compiled = self.engine != "numpy" and numba_available()
         D = _dictionary(A).astype(np.float64, copy=False)
-        C = D.T @ Y.astype(np.float64, copy=False)
-        return dict(D=D, Y=Y, G=D.T @ D, C=C, lam=self._lam(C))
+        with blas_single_thread(compiled):  # spinning BLAS threads would slow the parallel kernel
+            C = D.T @ Y.astype(np.float64, copy=False)
+            G = D.T @ D
+        return dict(D=D, Y=Y, G=G, C=C, lam=self._lam(C), compiled=compiled)
 
     def _max_iterations(self, st):
         return 1
 
     def _step(self, st, it):
         steps = 8 * min(st["D"].shape) if self.max_iter is None else self.max_iter
-        X, st["steps"] = homotopy_batch(st["G"], st["C"], st["lam"], max_steps=steps, tol=self.tol,
-                                        rank=min(st["D"].shape), engine=self.engine)
+        with blas_single_thread(st["compiled"]):
+            X, st["steps"] = homotopy_batch(st["G"], st["C"], st["lam"], max_steps=steps, tol=self.tol,
+                                            rank=min(st["D"].shape), engine=self.engine)
         st["X"] = X.astype(st["Y"].dtype, copy=False)
         return "solved"
 
