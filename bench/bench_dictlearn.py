@@ -5,10 +5,14 @@ MiniBatchDictionaryLearning measured in the same run, and compression baselines 
     python bench/bench_dictlearn.py            # full run (several minutes: scikit-learn ~2-3 min alone)
     python bench/bench_dictlearn.py --quick    # 4000 rows, 256 atoms, no scikit-learn MBDL
 
-Ours: online mini-batch learning with OMP coding (one epoch, batch 256), then a few approximate
-K-SVD iterations on all rows (init = the online dictionary). Errors are relative Frobenius
-errors ||X - C W||_F / ||X||_F with C from OMP (16 atoms per row) over the learned W, the same
-encoder for every dictionary; times exclude the snapshots' evaluation.
+Ours: online mini-batch learning (one epoch, batch 256) with l1 coding of each mini-batch by
+the compiled homotopy at lambda = 0.135 (the anchor's SPAMS setting; ``--coder omp`` codes with
+OMP-16 instead), then a few approximate K-SVD iterations on all rows with OMP-16 coding (init =
+the online dictionary). Peers in the same run: scikit-learn's MiniBatchDictionaryLearning
+(one epoch) and, when installed, SPAMS ``trainDL`` (same lambda and batch) given the same
+fitting time as ours. Errors are relative Frobenius errors ||X - C W||_F / ||X||_F with C from
+OMP (16 atoms per row) over the learned W, the same encoder for every dictionary; times
+exclude the snapshots' evaluation.
 
 Writes bench/results/dictlearn.json and prints the table (copied to bench/results/dictlearn.md).
 """
@@ -45,7 +49,18 @@ def time_to(curve, target):
     return None
 
 
-def run_ours(X, n_atoms, n_refine):
+def run_spams(X, n_atoms, lam, seconds):
+    """SPAMS trainDL (online, l1 coding by LARS) for a fixed wall-clock budget (its iter = -seconds)."""
+    import spams
+
+    Xf = np.asfortranarray(X.T, dtype=np.float64)
+    t = time.perf_counter()
+    D = spams.trainDL(Xf, K=n_atoms, lambda1=lam, batchsize=BATCH, iter=-max(1, int(round(seconds))),
+                      numThreads=2, verbose=False)
+    return np.ascontiguousarray(D.T, dtype=X.dtype), time.perf_counter() - t
+
+
+def run_ours(X, n_atoms, n_refine, coder="lasso", lam=0.135):
     snaps = []
 
     def cb(est, step):
@@ -53,7 +68,8 @@ def run_ours(X, n_atoms, n_refine):
             snaps.append((est._elapsed, est.components_.copy()))
 
     t0 = time.perf_counter()
-    online = cs.OnlineDictionaryLearning(n_atoms=n_atoms, coder=cs.OMP(n_nonzero_coefs=K_CODE), batch_size=BATCH,
+    learn_coder = cs.Homotopy(lam=lam) if coder == "lasso" else cs.OMP(n_nonzero_coefs=K_CODE)
+    online = cs.OnlineDictionaryLearning(n_atoms=n_atoms, coder=learn_coder, batch_size=BATCH,
                                          max_iter=1, random_state=SEED, callback=cb).fit(X)
     t_online = online.history_["time"][-1]
     snaps.append((t_online, online.components_.copy()))
@@ -108,7 +124,12 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--skip-sklearn", action="store_true")
     ap.add_argument("--refine", type=int, default=3, help="approximate K-SVD iterations after the online pass")
-    ap.add_argument("--sk-alpha", type=float, default=1.0, help="scikit-learn's alpha (its default: 1.0)")
+    ap.add_argument("--sk-alpha", type=float, default=0.135,
+                    help="scikit-learn's alpha (its default is 1.0; 0.135 reproduces the anchor's 0.642)")
+    ap.add_argument("--coder", choices=("lasso", "omp"), default="lasso",
+                    help="coding in our online pass: l1 by homotopy (default) or OMP-16")
+    ap.add_argument("--lam", type=float, default=0.135, help="lambda of the l1 coding (ours and SPAMS)")
+    ap.add_argument("--skip-spams", action="store_true")
     ap.add_argument("--sklearn-only", action="store_true",
                     help="run only scikit-learn (writes dictlearn_sklearn_alpha<alpha>.json)")
     args = ap.parse_args()
@@ -132,7 +153,7 @@ def main():
                 json.dumps(rec, indent=1))
         return
 
-    online, refine, snaps, t_fit, wall_online = run_ours(X, n_atoms, args.refine)
+    online, refine, snaps, t_fit, wall_online = run_ours(X, n_atoms, args.refine, args.coder, args.lam)
     t = time.perf_counter()
     codes = refine.transform(X)
     t_enc = time.perf_counter() - t
@@ -161,6 +182,16 @@ def main():
         }
         records["scikit-learn MBDL"] = evaluate_at_budget(X, "dictionary", budget, dictionary=sk.components_,
                                                           n_queries=500)
+    if not args.skip_spams:
+        try:
+            W_sp, t_sp = run_spams(X, n_atoms, args.lam, t_fit)
+        except ImportError:
+            out["spams"] = None
+        else:
+            out["spams"] = {"fit_s": t_sp, "rel_error": omp_error(X, W_sp), "lambda1": args.lam,
+                            "budget_s": t_fit}
+            records["SPAMS trainDL (same time)"] = evaluate_at_budget(X, "dictionary", budget, dictionary=W_sp,
+                                                                      n_queries=500)
     for meth in ("keep_largest", "svd", "soft_threshold", "hard_threshold"):
         records[meth] = evaluate_at_budget(X, meth, budget, n_queries=500)
     # the ANCHORS accounting (16 values + 16 indices as 32 numbers) for comparison with the peers' table
@@ -176,9 +207,14 @@ def main():
     out["anchor_settings"] = {k: r.as_dict() for k, r in anchor.items()}
 
     lines += ["| method | fit s | encode s | total s | rel. Frobenius error |", "|---|---|---|---|---|"]
-    lines.append(f"| ours: online (1 epoch, batch {BATCH}, OMP coding) + {args.refine} approx. K-SVD its | "
+    coding = f"l1 coding, λ = {args.lam:g}" if args.coder == "lasso" else f"OMP-{K_CODE} coding"
+    lines.append(f"| ours: online (1 epoch, batch {BATCH}, {coding}) + {args.refine} approx. K-SVD its | "
                  f"{t_fit:.1f} | {t_enc:.1f} | {t_fit + t_enc:.1f} | {err:.4f} |")
     lines.append(f"| ours: online pass only | {ours['online_fit_s']:.1f} | | | {err_online:.4f} |")
+    if out.get("spams"):
+        sp_ = out["spams"]
+        lines.append(f"| SPAMS trainDL (λ = {sp_['lambda1']:g}, batch {BATCH}, 2 threads, given our fitting time) | "
+                     f"{sp_['fit_s']:.1f} | | | {sp_['rel_error']:.4f} |")
     if "sklearn" in out:
         s = out["sklearn"]
         lines.append(f"| scikit-learn MiniBatchDictionaryLearning (1 epoch, batch {BATCH}) | {s['fit_s']:.1f} | "

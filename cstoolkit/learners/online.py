@@ -66,6 +66,12 @@ class OnlineDictionaryLearning(DictionaryLearner):
     :math:`\tfrac12\operatorname{tr}(W^\top A W) - \operatorname{tr}(W^\top B)`, each atom
     projected onto the unit sphere.
 
+    The coder matters. Mairal et al. code each mini-batch with the Lasso; with
+    ``coder=cstoolkit.Homotopy(lam=...)`` (exact, compiled) that costs about as much as OMP here
+    and learns better dictionaries even when the final codes are OMP's: on the MiniLM rows
+    (30522 × 384, 1024 atoms, one pass, batch 256, evaluated with OMP-16 codes) λ = 0.135 gives
+    a relative error of 0.641 against 0.650 with OMP-16 coding (bench/bench_dictlearn.py).
+
     Parameters
     ----------
     n_atoms : int
