@@ -70,7 +70,8 @@ class OnlineDictionaryLearning(DictionaryLearner):
     ``coder=cstoolkit.Homotopy(lam=...)`` (exact, compiled) that costs about as much as OMP here
     and learns better dictionaries even when the final codes are OMP's: on the MiniLM rows
     (30522 × 384, 1024 atoms, one pass, batch 256, evaluated with OMP-16 codes) λ = 0.135 gives
-    a relative error of 0.641 against 0.650 with OMP-16 coding (bench/bench_dictlearn.py).
+    a relative error of 0.641 against 0.650 with OMP-16 coding (bench/bench_dictlearn.py; a
+    ``slow`` test checks it). With 256–512 atoms or a few thousand rows the two are level.
 
     Parameters
     ----------
