@@ -131,3 +131,28 @@ def test_bp_homotopy_rejects_bad_params():
         cs.BasisPursuitHomotopy(engine="gpu")
     with pytest.raises(ValueError, match="max_iter"):
         cs.BasisPursuitHomotopy(max_iter=0)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_duplicate_and_dependent_atoms_keep_the_lasso_optimum(engine):
+    """A repeated column never joins (its join equation is 0/0) and a column in the span of two
+    support atoms may or may not: either way the objective is scikit-learn's optimum (the
+    minimiser is not unique, the minimum is)."""
+    from sklearn.linear_model import Lasso
+
+    from cstoolkit.solvers._omp_kernels import numba_available
+
+    if engine == "numba" and not numba_available():
+        pytest.skip("numba not installed")
+    A = gaussian(30, 60, random_state=0)
+    x = sparse_signals(60, 4, random_state=10)
+    y = A @ x + 0.01 * np.random.default_rng(1).standard_normal(30)
+    sup = np.flatnonzero(x)
+    v = A[:, sup[0]] + A[:, sup[1]]
+    A2 = np.hstack([A, A[:, [sup[0]]], (v / np.linalg.norm(v))[:, None]])
+    lam = 0.01
+    xh = cs.Homotopy(lam=lam, engine=engine).recover(A2, y).x
+    sk = Lasso(alpha=cs.conventions.sklearn_alpha_from_lam(lam, 30), fit_intercept=False, tol=1e-14,
+               max_iter=10**6).fit(A2, y).coef_
+    F = lambda z: 0.5 * np.sum((A2 @ z - y) ** 2) + lam * np.sum(np.abs(z))  # noqa: E731
+    assert F(xh) <= F(sk) * (1 + 1e-9)

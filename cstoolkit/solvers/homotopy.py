@@ -106,7 +106,8 @@ def _homotopy(G, c, lam_stop, max_steps, tol, keep_path, rank=None):
             w = solve_triangular(L, GA[j_in, :k], lower=True, check_finite=False) if active else np.zeros(0)
             r2 = diag[j_in] - w @ w
             if r2 <= tol * diag[j_in]:
-                logger.info("homotopy: atom %d is collinear with the active set; path stopped at λ=%g", j_in, lam)
+                logger.warning("homotopy: atom %d is collinear with the active set; path stopped at λ=%g "
+                               "(the result is the solution there, not at the requested λ)", j_in, lam)
                 if keep_path:
                     lams.append(lam)
                     path.append(x.copy())
@@ -221,8 +222,9 @@ def homotopy_batch(G, C, lam_stop, *, max_steps, tol=1e-12, rank=None, engine="a
                            (2, "next atom collinear with the active set")):
             bad = np.flatnonzero(status == code)
             if bad.size:
-                logger.info("homotopy: %d of %d paths stopped early (%s), e.g. signal %d at λ=%g",
-                            bad.size, B, what, bad[0], lam_end[bad[0]])
+                logger.warning("homotopy: %d of %d paths stopped early (%s), e.g. signal %d at λ=%g: "
+                               "those results are the solutions there, not at the requested λ",
+                               bad.size, B, what, bad[0], lam_end[bad[0]])
         return X, steps
     X = np.zeros((n, B))
     steps = np.zeros(B, dtype=np.int64)
