@@ -12,7 +12,13 @@ from __future__ import annotations
 import contextlib
 import functools
 
-__all__ = ["blas_single_thread"]
+__all__ = ["blas_single_thread", "gram_is_small"]
+
+#: below this many multiply-adds (m·n² + m·n·B; ≈ 0.1 s on one thread here) the Gram matrices
+#: are computed on one BLAS thread ahead of a parallel kernel; above it two threads win. Covers
+#: the benchmarks' Lasso (200×1000, 100 targets) and the coding of 256-row mini-batches over
+#: 1024 atoms of dimension 384 in dictionary learning.
+_SMALL_GRAM_FLOPS = 2e9
 
 
 @functools.lru_cache(maxsize=None)
@@ -40,3 +46,9 @@ def blas_single_thread(active: bool = True):
         return
     with ctl.limit(limits=1, user_api="blas"):
         yield
+
+
+def gram_is_small(m: int, n: int, B: int) -> bool:
+    """Whether ``AᵀA`` and ``AᵀY`` (A of shape (m, n), B signals) are cheap enough to compute
+    on one BLAS thread ahead of a parallel kernel (see the module docstring)."""
+    return float(m) * n * (n + B) < _SMALL_GRAM_FLOPS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._threads import blas_single_thread
+from .._threads import blas_single_thread, gram_is_small
 from .._validation import Interval, Options
 from ..base import Recoverer
 from ..registry import register
@@ -264,7 +264,7 @@ class Lasso(Recoverer):
         D = _dictionary(A).astype(Y.dtype, copy=False)
         # Gram quantities in float64: the gap needs ‖y‖² − 2cᵀx + xᵀGx without cancellation loss.
         D64 = D.astype(np.float64, copy=False)
-        compiled = _kernel(self.engine) is not lasso_gram_numpy
+        compiled = _kernel(self.engine) is not lasso_gram_numpy and gram_is_small(*D.shape, Y.shape[1])
         with blas_single_thread(compiled):  # spinning BLAS threads would slow the parallel kernel
             G = D64.T @ D64
             C = D64.T @ Y.astype(np.float64, copy=False)

@@ -15,7 +15,7 @@ import logging
 import numpy as np
 from scipy.linalg import cho_solve, cholesky, solve_triangular
 
-from .._threads import blas_single_thread
+from .._threads import blas_single_thread, gram_is_small
 from .._validation import Interval, Options
 from ..base import Recoverer
 from ..registry import register
@@ -250,8 +250,8 @@ class _HomotopyBase(Recoverer):
     def _setup(self, A, Y, X0):
         from ._omp_kernels import numba_available
 
-        compiled = self.engine != "numpy" and numba_available()
         D = _dictionary(A).astype(np.float64, copy=False)
+        compiled = self.engine != "numpy" and numba_available() and gram_is_small(*D.shape, Y.shape[1])
         with blas_single_thread(compiled):  # spinning BLAS threads would slow the parallel kernel
             C = D.T @ Y.astype(np.float64, copy=False)
             G = D.T @ D
