@@ -27,6 +27,7 @@ from ..base import Recoverer
 from ..operators import explicit_matrix, operator_norm, to_dense
 from ..registry import register
 from ..theory import tst_rho
+from ._l1 import soft
 
 __all__ = [
     "IHT", "NIHT", "HTP", "CoSaMP", "SubspacePursuit", "StOMP", "IHTMalekiDonoho", "TSTMalekiDonoho",
@@ -290,6 +291,56 @@ class IHT(_Thresholding):
         return dict(n_nonzero_coefs=k, max_iter=20000, tol=1e-13)
 
 
+def _check_delta(delta):
+    delta = float(delta)
+    if not 0 < delta <= 1:
+        raise ValueError(f"delta must lie in (0, 1], got {delta!r}.")
+    return delta
+
+
+def _mean_column_norm(A):
+    """Mean ℓ2 norm of the columns of ``A`` (matrix-free operators: Aᵀ applied to blocks of I)."""
+    mat = explicit_matrix(A)
+    if mat is not None:
+        sq = abs(mat).power(2).sum(axis=0) if sp.issparse(mat) else np.sum(np.abs(mat) ** 2, axis=0)
+        return float(np.mean(np.sqrt(np.asarray(sq).ravel())))
+    m, n = A.shape
+    dtype = np.result_type(A.dtype, np.float32) if A.dtype is not None else np.float64
+    sq = np.zeros(n)
+    for lo in range(0, m, 256):  # rows of A, 256 at a time: memory n·256
+        E = np.zeros((m, min(256, m - lo)), dtype=dtype)
+        E[lo + np.arange(E.shape[1]), np.arange(E.shape[1])] = 1
+        sq += np.sum(np.abs(np.asarray(A.rmatmat(E))) ** 2, axis=1)
+    return float(np.mean(np.sqrt(sq)))
+
+
+class _InterferenceHeuristic:
+    """Shared by the Maleki–Donoho IHT/IST presets: tuning from A, and one thresholding step."""
+
+    def _tune(self, st, A, far):
+        """Step κ/c² (c = mean column norm of A) and threshold factor λ(δ) = Φ⁻¹(1 − FAR(δ)/2)."""
+        cn = _mean_column_norm(A) if self.normalize else 1.0
+        if not cn > 0:
+            raise ValueError(f"{type(self).__name__}: A is zero (mean column norm 0); nothing can be recovered.")
+        # iterating on (A/c, y/c) with step κ is iterating on (A, y) with step κ/c² (same x)
+        st["mu"] = self.step_size / cn**2
+        m, n = A.shape
+        lam = self.threshold_factor
+        st["lam"] = float(norm.isf(far(min(m / n, 1.0)) / 2)) if lam is None else float(lam)
+
+    def _interference_step(self, st, shrink):
+        """``x ← shrink(x + μg, λμσ̂)`` on the active signals, σ̂ = median|g|/0.6745; returns
+        (active indices, previous x, new x, new residual)."""
+        act = np.flatnonzero(st["active"])
+        X = st["X"][:, act]
+        g = st["A"].rmatmat(st["R"][:, act])
+        sigma = np.median(np.abs(g), axis=0) / 0.6745
+        Xn = shrink(X + st["mu"] * g, st["lam"] * st["mu"] * sigma)
+        Rn = st["Y"][:, act] - st["A"].matmat(Xn)
+        st["X"][:, act], st["R"][:, act] = Xn, Rn
+        return act, X, Xn, Rn
+
+
 def iht_false_alarm_rate(delta):
     r"""Maleki–Donoho tuned false-alarm rate of IHT's interference-heuristic threshold.
 
@@ -314,14 +365,12 @@ def iht_false_alarm_rate(delta):
     sensing", IEEE J. Sel. Topics Signal Process. 4 (2010); tuned values from the authors'
     SparseLab script ``RecommendedIHT.m``.
     """
-    delta = float(delta)
-    if not 0 < delta <= 1:
-        raise ValueError(f"delta must lie in (0, 1], got {delta!r}.")
+    delta = _check_delta(delta)
     return 0.0465 * delta**2 + 0.0041 * delta + 0.0012 if delta < 0.85 else 0.04
 
 
 @register("iht-md")
-class IHTMalekiDonoho(IHT):
+class IHTMalekiDonoho(_InterferenceHeuristic, IHT):
     r"""IHT with the Maleki–Donoho tuned settings: relaxation κ = 0.65, 300 iterations.
 
     Same update and objective as :class:`IHT`,
@@ -376,29 +425,15 @@ class IHTMalekiDonoho(IHT):
 
     def _setup(self, A, Y, X0):
         st = super()._setup(A, Y, X0)
-        cn = _mean_column_norm(A) if self.normalize else 1.0
-        if not cn > 0:
-            raise ValueError("IHTMalekiDonoho: A is zero (mean column norm 0); nothing can be recovered.")
-        # iterating on (A/c, y/c) with step κ is iterating on (A, y) with step κ/c² (same x)
-        st["mu"] = self.step_size / cn**2
+        self._tune(st, A, iht_false_alarm_rate)
         if self.n_nonzero_coefs is None:
             st["k"] = None
-            m, n = A.shape
-            lam = self.threshold_factor
-            st["lam"] = float(norm.isf(iht_false_alarm_rate(min(m / n, 1.0)) / 2)) if lam is None else float(lam)
         return st
 
     def _step(self, st, it):
         if st["k"] is not None:
             return super()._step(st, it)
-        act = np.flatnonzero(st["active"])
-        X, R = st["X"][:, act], st["R"][:, act]
-        g = st["A"].rmatmat(R)
-        sigma = np.median(np.abs(g), axis=0) / 0.6745
-        V = X + st["mu"] * g
-        Xn = np.where(np.abs(V) > st["lam"] * st["mu"] * sigma, V, 0)
-        st["R"][:, act] = st["Y"][:, act] - st["A"].matmat(Xn)
-        st["X"][:, act] = Xn
+        _, X, Xn, _ = self._interference_step(st, lambda V, t: np.where(np.abs(V) > t, V, 0))
         done = np.linalg.norm(Xn - X, axis=0) <= self.tol * np.linalg.norm(Xn, axis=0)
         return self._finish(st, done, "tol")
 
@@ -433,30 +468,12 @@ def ist_false_alarm_rate(delta):
     sensing", IEEE J. Sel. Topics Signal Process. 4 (2010); tuned values from the authors'
     SparseLab script ``RecommendedIST.m``.
     """
-    delta = float(delta)
-    if not 0 < delta <= 1:
-        raise ValueError(f"delta must lie in (0, 1], got {delta!r}.")
+    delta = _check_delta(delta)
     return max(0.11 * delta**2 + 0.37 * delta - 0.005, 1e-4)
 
 
-def _mean_column_norm(A):
-    """Mean ℓ2 norm of the columns of ``A`` (matrix-free operators: Aᵀ applied to blocks of I)."""
-    mat = explicit_matrix(A)
-    if mat is not None:
-        sq = abs(mat).power(2).sum(axis=0) if sp.issparse(mat) else np.sum(np.abs(mat) ** 2, axis=0)
-        return float(np.mean(np.sqrt(np.asarray(sq).ravel())))
-    m, n = A.shape
-    dtype = np.result_type(A.dtype, np.float32) if A.dtype is not None else np.float64
-    sq = np.zeros(n)
-    for lo in range(0, m, 256):  # rows of A, 256 at a time: memory n·256
-        E = np.zeros((m, min(256, m - lo)), dtype=dtype)
-        E[lo + np.arange(E.shape[1]), np.arange(E.shape[1])] = 1
-        sq += np.sum(np.abs(np.asarray(A.rmatmat(E))) ** 2, axis=1)
-    return float(np.mean(np.sqrt(sq)))
-
-
 @register("ist-md")
-class ISTMalekiDonoho(_Thresholding):
+class ISTMalekiDonoho(_InterferenceHeuristic, _Thresholding):
     r"""Maleki–Donoho tuned iterative soft thresholding: relaxation κ = 0.6, 400 iterations.
 
     Iterative soft thresholding with the *interference heuristic* threshold, which aims at the
@@ -525,25 +542,11 @@ class ISTMalekiDonoho(_Thresholding):
 
     def _setup(self, A, Y, X0):
         st = self._base_setup(A, Y, sparsity=False)
-        m, n = st["m"], st["n"]
-        cn = _mean_column_norm(A) if self.normalize else 1.0
-        if not cn > 0:
-            raise ValueError("ISTMalekiDonoho: A is zero (mean column norm 0); nothing can be recovered.")
-        # iterating on (A/c, y/c) with step κ is iterating on (A, y) with step κ/c² (same x)
-        st["mu"] = self.step_size / cn**2
-        lam = self.threshold_factor
-        st["lam"] = float(norm.isf(ist_false_alarm_rate(min(m / n, 1.0)) / 2)) if lam is None else float(lam)
+        self._tune(st, A, ist_false_alarm_rate)
         return st
 
     def _step(self, st, it):
-        act = np.flatnonzero(st["active"])
-        X, R = st["X"][:, act], st["R"][:, act]
-        g = st["A"].rmatmat(R)
-        sigma = np.median(np.abs(g), axis=0) / 0.6745
-        V = X + st["mu"] * g
-        Xn = np.sign(V) * np.maximum(np.abs(V) - st["lam"] * st["mu"] * sigma, 0)
-        Rn = st["Y"][:, act] - st["A"].matmat(Xn)
-        st["X"][:, act], st["R"][:, act] = Xn, Rn
+        act, _, _, Rn = self._interference_step(st, soft)
         done = np.linalg.norm(Rn, axis=0) < self.tol * st["ynorm"][act]
         return self._finish(st, done, "tol")
 
