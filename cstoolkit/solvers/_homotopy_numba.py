@@ -64,14 +64,26 @@ def _start(G, c, act, s, L, is_active):
     return best
 
 
+@nb.njit(cache=True)
+def _workspace(n, cap):
+    """Work arrays of one path (reused from signal to signal): active set, signs, Cholesky
+    factor, direction, new factor row (size cap + 1); correlation rates, join steps and signs,
+    active flags (size n)."""
+    return (np.empty(cap + 1, dtype=np.int64), np.empty(cap + 1), np.zeros((cap + 1, cap + 1)),
+            np.empty(cap + 1), np.empty(cap + 1), np.empty(n), np.empty(n), np.empty(n),
+            np.zeros(n, dtype=np.bool_))
+
+
 # error_model="numpy": x/0 gives ±inf or NaN (handled below) and lets the loops vectorise
 @nb.njit(cache=True, error_model="numpy")
-def _path(G, c, x, lam_stop, max_steps, tol, cap, act, s, L, d, a, w, is_active, gj, sj, lam_hist, x_hist):
+def _path(G, c, x, lam_stop, max_steps, tol, cap, ws, lam_hist, x_hist):
     """Follow one path; ``c`` (= Aᵀy on entry) and ``x`` (zeros) are updated in place.
 
-    With ``lam_hist`` of length ``max_steps + 1`` (else empty) the breakpoints λ_t and x(λ_t)
-    are recorded in ``lam_hist[t]`` and ``x_hist[t]``.
+    ``ws`` is a :func:`_workspace` whose active flags are all False. With ``lam_hist`` of length
+    ``max_steps + 1`` (else empty) the breakpoints λ_t and x(λ_t) are recorded in
+    ``lam_hist[t]`` and ``x_hist[t]``.
     """
+    act, s, L, d, w, a, gj, sj, is_active = ws
     n = G.shape[0]
     rec = lam_hist.shape[0] > 0
     lam = _start(G, c, act, s, L, is_active)
@@ -203,17 +215,10 @@ def _batch(G, C, lam_stop, max_steps, tol, cap, X, steps, status, lam_end, n_blo
         hi = min(B, lo + per)
         if lo >= hi:
             continue
-        act = np.empty(cap + 1, dtype=np.int64)
-        s = np.empty(cap + 1)
-        L = np.zeros((cap + 1, cap + 1))
-        d = np.empty(cap + 1)
-        w = np.empty(cap + 1)
-        a = np.empty(n)
+        ws = _workspace(n, cap)
+        is_active = ws[-1]
         c = np.empty(n)
         x = np.empty(n)
-        is_active = np.empty(n, dtype=np.bool_)
-        gj = np.empty(n)
-        sj = np.empty(n)
         no_lam = np.empty(0)
         no_x = np.empty((0, n))
         for b in range(lo, hi):
@@ -221,8 +226,7 @@ def _batch(G, C, lam_stop, max_steps, tol, cap, X, steps, status, lam_end, n_blo
                 c[j] = C[j, b]
                 x[j] = 0.0
                 is_active[j] = False
-            st, code, le = _path(G, c, x, lam_stop[b], max_steps, tol, cap, act, s, L, d, a, w, is_active, gj, sj,
-                                 no_lam, no_x)
+            st, code, le = _path(G, c, x, lam_stop[b], max_steps, tol, cap, ws, no_lam, no_x)
             for j in range(n):
                 X[j, b] = x[j]
             steps[b] = st
@@ -273,15 +277,7 @@ def _one_path(G, c, lam_stop, max_steps, tol, cap):
     n = G.shape[0]
     lam_hist = np.empty(max_steps + 1)
     x_hist = np.empty((max_steps + 1, n))
-    act = np.empty(cap + 1, dtype=np.int64)
-    s = np.empty(cap + 1)
-    L = np.zeros((cap + 1, cap + 1))
-    d = np.empty(cap + 1)
-    w = np.empty(cap + 1)
-    x = np.zeros(n)
-    is_active = np.zeros(n, dtype=np.bool_)
-    st, code, le = _path(G, c, x, lam_stop, max_steps, tol, cap, act, s, L, d, np.empty(n), w, is_active,
-                         np.empty(n), np.empty(n), lam_hist, x_hist)
+    st, code, le = _path(G, c, np.zeros(n), lam_stop, max_steps, tol, cap, _workspace(n, cap), lam_hist, x_hist)
     return lam_hist[: st + 1].copy(), x_hist[: st + 1].copy(), code
 
 
