@@ -8,7 +8,11 @@ import pytest
 import cstoolkit as cs
 from cstoolkit.ensembles import gaussian
 from cstoolkit.signals import sparse_signals
+from cstoolkit.solvers._omp_kernels import numba_available
 from cstoolkit.solvers.homotopy import lasso_path_homotopy
+
+# both engines; the compiled one only where numba is installed
+ENGINES = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(not numba_available(), reason="numba not installed"))]
 
 
 @pytest.fixture(scope="module")
@@ -19,14 +23,10 @@ def noisy():
     return A, y
 
 
-@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_path_matches_sklearn_lars_path(noisy, engine):
     from sklearn.linear_model import lars_path
 
-    from cstoolkit.solvers._omp_kernels import numba_available
-
-    if engine == "numba" and not numba_available():
-        pytest.skip("numba not installed")
     A, y = noisy
     m = A.shape[0]
     alphas, _, coefs = lars_path(A, y, method="lasso")
@@ -36,12 +36,8 @@ def test_path_matches_sklearn_lars_path(noisy, engine):
     np.testing.assert_allclose(path, coefs, atol=1e-9)
 
 
-@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_path_has_drops_and_is_piecewise_linear_optimal(noisy, engine):
-    from cstoolkit.solvers._omp_kernels import numba_available
-
-    if engine == "numba" and not numba_available():
-        pytest.skip("numba not installed")
     A, y = noisy
     lams, path = lasso_path_homotopy(A, y, lam_min=1e-3, engine=engine)
     nnz = np.count_nonzero(path, axis=0)
@@ -92,7 +88,7 @@ def _bp_instances(m, n, k, B, seed):
     return A, X, A @ X
 
 
-@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("m,k", [(40, 5), (100, 40), (100, 60), (150, 110)])
 def test_bp_homotopy_is_the_lp_optimum(engine, m, k):
     """Below, at and above the ℓ1 transition (n = 200): same ‖x‖₁ as HiGHS, feasible, same labels.
@@ -100,10 +96,6 @@ def test_bp_homotopy_is_the_lp_optimum(engine, m, k):
     (100, 40) sits at the transition: its paths have many zero crossings; an atom that has
     just left must not rejoin at the next breakpoint, or the path ends off the optimum.
     """
-    from cstoolkit.solvers._omp_kernels import numba_available
-
-    if engine == "numba" and not numba_available():
-        pytest.skip("numba not installed")
     A, X, Y = _bp_instances(m, 200, k, 12 if engine == "numba" else 4, seed=m + k)
     res = cs.BasisPursuitHomotopy(engine=engine).recover(A, Y)
     Xl = cs.phase.bp_linprog(A, Y)
@@ -113,11 +105,8 @@ def test_bp_homotopy_is_the_lp_optimum(engine, m, k):
     np.testing.assert_array_equal(cs.metrics.success(X, res.x), cs.metrics.success(X, Xl))
 
 
+@pytest.mark.skipif(not numba_available(), reason="numba not installed")
 def test_engines_agree_on_the_lasso():
-    from cstoolkit.solvers._omp_kernels import numba_available
-
-    if not numba_available():
-        pytest.skip("numba not installed")
     A, X, Y = _bp_instances(60, 150, 12, 20, seed=3)
     Y = Y + 0.01 * np.random.default_rng(4).standard_normal(Y.shape)
     for lam in (0.3, 0.01, 1e-4):
@@ -133,17 +122,13 @@ def test_bp_homotopy_rejects_bad_params():
         cs.BasisPursuitHomotopy(max_iter=0)
 
 
-@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_duplicate_and_dependent_atoms_keep_the_lasso_optimum(engine):
     """A repeated column never joins (its join equation is 0/0) and a column in the span of two
     support atoms may or may not: either way the objective is scikit-learn's optimum (the
     minimiser is not unique, the minimum is)."""
     from sklearn.linear_model import Lasso
 
-    from cstoolkit.solvers._omp_kernels import numba_available
-
-    if engine == "numba" and not numba_available():
-        pytest.skip("numba not installed")
     A = gaussian(30, 60, random_state=0)
     x = sparse_signals(60, 4, random_state=10)
     y = A @ x + 0.01 * np.random.default_rng(1).standard_normal(30)
