@@ -26,7 +26,7 @@ import functools
 
 import numpy as np
 
-__all__ = ["OMPState", "omp_gram_numpy", "numba_available", "dependence_tol"]
+__all__ = ["OMPState", "omp_gram_numpy", "numba_available", "use_numba", "dependence_tol"]
 
 
 def dependence_tol(dtype) -> float:
@@ -200,6 +200,17 @@ def numba_available() -> bool:
     except Exception:  # pragma: no cover - depends on the environment
         return False
     return True
+
+
+def use_numba(engine: str) -> bool:
+    """Whether an ``engine`` parameter ("auto", "numpy", "numba") runs the compiled kernel.
+
+    "auto" uses numba when it is installed; "numba" without it is an ImportError saying what to
+    install.
+    """
+    if engine == "numba" and not numba_available():
+        raise ImportError("engine='numba' needs numba: pip install 'cstoolkit[fast]' (or use engine='numpy').")
+    return engine != "numpy" and numba_available()
 
 
 def __getattr__(name):

@@ -225,14 +225,12 @@ def omp_batch(D, Y, k, *, tol=None, batch_size=None, engine="auto", gram=None):
     Rubinstein, Zibulevsky & Elad, "Efficient implementation of the K-SVD algorithm using
     batch orthogonal matching pursuit", Technion CS-2008-08.
     """
-    from ._omp_kernels import numba_available, omp_gram_numpy, scatter_coefficients
+    from ._omp_kernels import omp_gram_numpy, scatter_coefficients, use_numba
 
     dt = np.result_type(D.dtype, Y.dtype)
     complex_ = dt.kind == "c"
-    if engine == "numba" and not numba_available():
-        raise ImportError("engine='numba' needs numba: pip install numba (or use engine='numpy').")
-    use_numba = not complex_ and (engine == "numba" or (engine == "auto" and numba_available()))
-    if use_numba:
+    compiled = use_numba(engine) and not complex_  # complex data: the numpy engine
+    if compiled:
         from ._omp_numba import omp_gram_numba
 
         kernel = omp_gram_numba
@@ -244,12 +242,12 @@ def omp_batch(D, Y, k, *, tol=None, batch_size=None, engine="auto", gram=None):
     m, n = D.shape
     B = Y.shape[1]
     if batch_size is None:
-        batch_size = _auto_batch_size("numba" if use_numba else "numpy", k, n, dt.itemsize)
+        batch_size = _auto_batch_size("numba" if compiled else "numpy", k, n, dt.itemsize)
     coef = np.zeros((n, B), dtype=dt)
     res = np.empty((k + 1, B))
     steps = np.zeros(B, dtype=np.int64)
     tol2 = -1.0 if tol is None else float(tol) ** 2
-    args = () if not use_numba else (_dep_tol(dt),)
+    args = () if not compiled else (_dep_tol(dt),)
     for s in range(0, B, batch_size):
         sl = slice(s, min(s + batch_size, B))
         Yb = np.asarray(Y[:, sl], dtype=dt)

@@ -169,17 +169,16 @@ def lasso_path_homotopy(A, y, *, lam_min=0.0, max_steps=None, tol=1e-12, engine=
         raise ValueError(f"expected A of shape (m, n) and y of shape (m,), got {A.shape} and {y.shape}.")
     if engine not in ("auto", "numpy", "numba"):
         raise ValueError(f"engine must be 'auto', 'numpy' or 'numba', got {engine!r}.")
-    from ._omp_kernels import numba_available
+    from ._omp_kernels import use_numba
 
-    if engine == "numba" and not numba_available():
-        raise ImportError("engine='numba' needs numba: pip install 'cstoolkit[fast]' (or use engine='numpy').")
     steps = 8 * min(A.shape) if max_steps is None else int(max_steps)
-    if engine != "numpy" and numba_available():
+    G, c = A.T @ A, A.T @ y
+    if use_numba(engine):
         from ._homotopy_numba import homotopy_path_numba
 
-        lams, path, _ = homotopy_path_numba(A.T @ A, A.T @ y, float(lam_min), steps, tol, min(A.shape))
+        lams, path, _ = homotopy_path_numba(G, c, float(lam_min), steps, tol, min(A.shape))
         return lams, np.ascontiguousarray(path.T)
-    lams, path, _ = _homotopy(A.T @ A, A.T @ y, float(lam_min), steps, tol, True, min(A.shape))
+    lams, path, _ = _homotopy(G, c, float(lam_min), steps, tol, True, min(A.shape))
     return lams, path
 
 
@@ -207,19 +206,17 @@ def homotopy_batch(G, C, lam_stop, *, max_steps, tol=1e-12, rank=None, engine="a
     steps : ndarray, shape (B,)
         Breakpoints followed per signal.
     """
-    from ._omp_kernels import numba_available
+    from ._omp_kernels import use_numba
 
     n, B = C.shape
     rank = n if rank is None else int(rank)
     lam_stop = np.broadcast_to(np.asarray(lam_stop, dtype=np.float64), (B,))
-    if engine == "numba" and not numba_available():
-        raise ImportError("engine='numba' needs numba: pip install 'cstoolkit[fast]' (or use engine='numpy').")
-    if engine != "numpy" and numba_available():
-        from ._homotopy_numba import MAX_STEPS, homotopy_gram_numba
+    if use_numba(engine):
+        from ._homotopy_numba import COLLINEAR, MAX_STEPS, homotopy_gram_numba
 
         X, steps, status, lam_end = homotopy_gram_numba(G, C, lam_stop, max_steps, tol, rank)
         for code, what in ((MAX_STEPS, "breakpoint budget (max_iter) exhausted"),
-                           (2, "next atom collinear with the active set")):
+                           (COLLINEAR, "next atom collinear with the active set")):
             bad = np.flatnonzero(status == code)
             if bad.size:
                 logger.warning("homotopy: %d of %d paths stopped early (%s), e.g. signal %d at λ=%g: "
@@ -248,10 +245,10 @@ class _HomotopyBase(Recoverer):
         """λ at which each path stops, shape (B,), from the correlations ``C = AᵀY``."""
 
     def _setup(self, A, Y, X0):
-        from ._omp_kernels import numba_available
+        from ._omp_kernels import use_numba
 
         D = _dictionary(A).astype(np.float64, copy=False)
-        compiled = self.engine != "numpy" and numba_available() and gram_is_small(*D.shape, Y.shape[1])
+        compiled = use_numba(self.engine) and gram_is_small(*D.shape, Y.shape[1])
         with blas_single_thread(compiled):  # spinning BLAS threads would slow the parallel kernel
             C = D.T @ Y.astype(np.float64, copy=False)
             G = D.T @ D
