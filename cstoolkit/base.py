@@ -16,6 +16,7 @@ row convention instead (samples are rows); see :mod:`cstoolkit.learners`.
 from __future__ import annotations
 
 import abc
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -239,11 +240,8 @@ class Recoverer(ParamsMixin, abc.ABC):
         diverged = np.zeros(Y.shape[1], dtype=bool)
         first_div = 0
         for it in range(1, self._max_iterations(state) + 1):
-            if diverged.any():
-                with np.errstate(over="ignore", invalid="ignore"):
-                    reason = self._step(state, it)
-                    obj, res = self._monitor(state)
-            else:
+            # once a column has diverged, its overflow is expected: keep numpy quiet about it
+            with np.errstate(over="ignore", invalid="ignore") if diverged.any() else contextlib.nullcontext():
                 reason = self._step(state, it)
                 obj, res = self._monitor(state)
             n_iter = it

@@ -67,8 +67,7 @@ def bp_homotopy(A, Y):
     the lasso modification, :func:`cstoolkit.solvers.homotopy.homotopy_batch`); the end point
     is the ℓ1-minimal interpolant. A k-sparse solution is reached in about k breakpoints, so
     this is much faster than a linear program below the phase transition. The Gram matrix
-    ``AᵀA`` is computed once for the whole batch. Same as ``make_recoverer("bp-homotopy")``
-    without the :class:`~cstoolkit.Recoverer` machinery (no validation beyond shapes).
+    ``AᵀA`` is computed once for the whole batch. ``make_recoverer("bp-homotopy")`` for arrays.
 
     Parameters
     ----------
@@ -89,11 +88,10 @@ def bp_homotopy(A, Y):
     Osborne, Presnell & Turlach, "A new approach to variable selection in least squares
     problems", IMA J. Numer. Anal. 20 (2000). Donoho & Tsaig, IEEE Trans. Inf. Theory 54 (2008).
     """
-    from .solvers.homotopy import homotopy_batch
+    from .solvers.homotopy import BasisPursuitHomotopy
 
     A, Y, single = _as_2d(A, Y)
-    m, n = A.shape
-    X, _ = homotopy_batch(A.T @ A, A.T @ Y, 0.0, max_steps=8 * min(m, n), rank=min(m, n))
+    X = BasisPursuitHomotopy().recover(A, Y).x
     return X[:, 0] if single else X
 
 
