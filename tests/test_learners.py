@@ -334,3 +334,17 @@ def test_l1_coded_online_pass_learns_a_better_dictionary_than_omp_coding():
         W = cs.OnlineDictionaryLearning(n_atoms=1024, coder=coder, batch_size=256, random_state=0).fit(X).components_
         errs[name] = omp16_error(W)
     assert errs["l1"] < errs["omp"] - 0.005, errs
+
+
+# -- issue 10, "What was seen": aksvd on X*1e80 or X*1e-100 made every atom "fail" ------------
+@pytest.mark.parametrize("c", [1e80, 1e-100])
+def test_aksvd_on_rescaled_data_learns_as_unscaled(c, synth):
+    # the power-iteration update normalised E_Iᵀg, whose squared norm scales as c⁴: it overflowed
+    # (1e80) or underflowed (1e-100) to a zero/infinite norm, so every atom was declared failed
+    # and replaced, leaving an error of 0.38-0.54 where the unscaled data reach 0.34
+    X, _, _ = synth
+    kw = dict(n_atoms=30, coder=cs.OMP(n_nonzero_coefs=3), max_iter=5, random_state=0, init="random")
+    ref = cs.make_learner("aksvd", **kw).fit(X)
+    est = cs.make_learner("aksvd", **kw).fit(X * c)
+    assert est.history_["rel_error"][-1] == pytest.approx(ref.history_["rel_error"][-1], rel=1e-6)
+    np.testing.assert_allclose(est.components_, ref.components_, atol=1e-8)
