@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import orthogonal_mp
 
 import cstoolkit as cs
@@ -221,27 +222,37 @@ def test_duplicate_and_unused_atoms_replaced(synth):
 @pytest.mark.parametrize("name", ALL)
 def test_bad_input(name, synth):
     X, _, _ = synth
+    # scikit-learn's rule: __init__ stores, fit validates (and names the parameter)
+    est = cs.make_learner(name, n_atoms=0)
     with pytest.raises(ValueError, match="n_atoms"):
-        cs.make_learner(name, n_atoms=0)
+        est.fit(X)
     est = cs.make_learner(name, **_params(name, n_atoms=5, coder=cs.OMP(n_nonzero_coefs=8), max_iter=1))
     with pytest.raises(ValueError, match="n_nonzero_coefs=8 atoms per sample but the dictionary has only n_atoms=5"):
         est.fit(X)
     est = cs.make_learner(name, **_params(name, n_atoms=30, coder=cs.OMP(n_nonzero_coefs=3), max_iter=1))
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         est.transform(X)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        est.as_basis()
     Xnan = X.copy()
     Xnan[3, 4] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         est.fit(Xnan)
     est.fit(X)
-    with pytest.raises(ValueError, match="X has 19 features but the dictionary was fitted on 20"):
+    with pytest.raises(ValueError, match="X has 19 features, but .* is expecting 20 features"):
         est.transform(X[:, :19])
-    with pytest.raises(ValueError, match="2-D"):
+    with pytest.raises(ValueError, match="Expected 2D array"):
         est.fit(X[0])
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        est.fit(X + 1j)
+    with pytest.raises(ValueError, match="0 sample"):
+        est.fit(X[:0])
+    with pytest.raises(ValueError, match="could not convert"):
+        est.fit(np.array([["a", "b"], ["c", "d"]], dtype=object))
     with pytest.raises(TypeError, match="coder"):
-        cs.make_learner(name, n_atoms=5, coder="omp")
+        cs.make_learner(name, n_atoms=5, coder="omp").fit(X)
     with pytest.raises(ValueError, match="init has 4 atoms"):
-        cs.make_learner(name, n_atoms=5, init=np.ones((4, 20)))
+        cs.make_learner(name, n_atoms=5, init=np.ones((4, 20))).fit(X)
 
 
 # -- a learned dictionary as the sparsity basis of recovery ------------------------------------
