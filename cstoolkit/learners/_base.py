@@ -194,10 +194,11 @@ class DictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
 
         Returns ``(S (K, B) dense, per-signal objective (B,), residual norms (B,))``, all in the
         units of ``Ys`` (the codes of the data itself are ``scale · S``). An
-        :class:`~cstoolkit.OMP` coder with a fixed number of atoms takes the fast path
+        :class:`~cstoolkit.OMP` coder takes the fast path
         (Batch-OMP with the cached Gram matrix ``gram``) on ``Ys`` directly, which is exact since
         OMP is scale-equivariant; with a residual ``tol``, and for any other recoverer, the
-        coder is called on the data as given, ``coder.recover(D, scale · Ys)``.
+        coder is called on the data as given, ``coder.recover(D, scale · Ys)``. Coefficients of
+        rounding size are dropped (see :func:`_drop_rounding_noise`).
         """
         from ..solvers.greedy import OMP, _greedy_budget, omp_batch
 
@@ -207,6 +208,7 @@ class DictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             G = D.T @ D if gram is None else gram
             tol = None if coder.tol is None else coder.tol / scale
             S, res, _ = omp_batch(D, Ys, k, tol=tol, batch_size=coder.batch_size, engine=coder.engine, gram=G)
+            _drop_rounding_noise(S, Ys)
             r = res[-1]
             return S, 0.5 * r * r, r
         Y = Ys * Ys.dtype.type(scale) if scale != 1.0 else Ys
@@ -217,6 +219,9 @@ class DictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         S = S.astype(Ys.dtype, copy=False)
         if scale != 1.0:
             S = S / Ys.dtype.type(scale)
+        else:
+            S = S.copy()
+        _drop_rounding_noise(S, Ys)
         r = np.linalg.norm(Ys - D @ S, axis=0)
         obj = np.asarray(result.history["objective"], dtype=float)
         if obj.ndim == 1 and Ys.shape[1] == 1 and obj.size:
@@ -391,6 +396,28 @@ def _common_constraints() -> dict:
         "sparse_output": [bool],
         "callback": [InstanceOf(callable), None],
     }
+
+
+#: code entries with |c_ij| ≤ ROUNDING_NOISE · eps · ‖x_i‖ (unit atoms) are rounding noise
+ROUNDING_NOISE = 100.0
+
+
+def _drop_rounding_noise(S: np.ndarray, Y: np.ndarray) -> None:
+    """Zero, in place, the coefficients of ``S`` (K, B) below rounding level for ``Y`` (m, B).
+
+    A sample that a few atoms represent exactly (a training sample drawn as an initial atom)
+    has a residual of rounding size; a coder with a fixed budget (OMP with ``k`` atoms) then
+    spends the rest of the budget on atoms chosen from that noise, with coefficients of about
+    ``eps·‖x‖``. Left in, they decide which samples "use" an atom, and the exact K-SVD update fits
+    such an atom to noise (the top singular vector of a residual of rounding size) — a choice
+    that changes with the last bit of the data, so that ``c·X`` and ``X`` learned different
+    dictionaries. Entries with ``|c_ij| ≤ 100·eps·‖x_i‖`` (atoms have unit norm) change the
+    reconstruction by less than ``100·k·eps`` relative and are set to zero.
+    """
+    if S.size == 0:
+        return
+    thr = (ROUNDING_NOISE * np.finfo(S.dtype).eps) * np.linalg.norm(Y, axis=0)
+    S[np.abs(S) <= thr] = 0
 
 
 def _in_data_units(objective_scaled: float, scale: float) -> float:
