@@ -359,3 +359,19 @@ def test_aksvd_on_rescaled_data_learns_as_unscaled(c, synth):
     est = cs.make_learner("aksvd", **kw).fit(X * c)
     assert est.history_["rel_error"][-1] == pytest.approx(ref.history_["rel_error"][-1], rel=1e-6)
     np.testing.assert_allclose(est.components_, ref.components_, atol=1e-8)
+
+
+def test_sparse_codes_to_csr_leaves_the_codes_intact():
+    # rows with fewer non-zeros than the padded width (padding: index 0, value 0); to_csr once
+    # compacted the shared arrays in place, corrupting every later reconstruct / gram_stats
+    from cstoolkit.learners._base import SparseCodes
+
+    S = np.zeros((5, 4))
+    S[1, 0], S[3, 0], S[2, 1], S[4, 2], S[0, 3], S[2, 3] = 1, 2, 3, 1, 5, -1
+    W = np.random.default_rng(0).standard_normal((5, 3))
+    codes = SparseCodes.from_dense(S)
+    np.testing.assert_array_equal(codes.to_csr().toarray(), S.T)
+    np.testing.assert_allclose(codes.reconstruct(W), S.T @ W, atol=1e-15)
+    CtC, CtX = codes.gram_stats(S.T @ W)
+    np.testing.assert_allclose(CtC, S @ S.T, atol=1e-12)
+    np.testing.assert_allclose(CtX, S @ S.T @ W, atol=1e-12)

@@ -169,9 +169,14 @@ class DictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
 
     # -- the coder ---------------------------------------------------------------------
     def _make_coder(self) -> Recoverer:
+        """The coder to call: a fresh copy of ``coder`` (``OMP()`` for None).
+
+        A copy, so that nothing a recoverer keeps on itself during ``recover`` can leak into
+        the learner's parameter (scikit-learn's rule that ``fit`` leaves parameters untouched).
+        """
         from ..solvers.greedy import OMP
 
-        return OMP() if self.coder is None else self.coder
+        return OMP() if self.coder is None else clone(self.coder, safe=False)
 
     def _check_coder_budget(self, coder: Recoverer, n_atoms: int, n_features: int) -> None:
         """Clear errors for a sparsity level the dictionary cannot support."""
@@ -398,25 +403,23 @@ def _common_constraints() -> dict:
     }
 
 
-#: code entries with |c_ij| ≤ ROUNDING_NOISE · eps · ‖x_i‖ (unit atoms) are rounding noise
-ROUNDING_NOISE = 100.0
-
-
 def _drop_rounding_noise(S: np.ndarray, Y: np.ndarray) -> None:
-    """Zero, in place, the coefficients of ``S`` (K, B) below rounding level for ``Y`` (m, B).
+    """Zero, in place, the coefficients of ``S`` (K, B) at rounding-noise level for ``Y`` (m, B).
 
     A sample that a few atoms represent exactly (a training sample drawn as an initial atom)
     has a residual of rounding size; a coder with a fixed budget (OMP with ``k`` atoms) then
-    spends the rest of the budget on atoms chosen from that noise, with coefficients of about
-    ``eps·‖x‖``. Left in, they decide which samples "use" an atom, and the exact K-SVD update fits
-    such an atom to noise (the top singular vector of a residual of rounding size) — a choice
-    that changes with the last bit of the data, so that ``c·X`` and ``X`` learned different
-    dictionaries. Entries with ``|c_ij| ≤ 100·eps·‖x_i‖`` (atoms have unit norm) change the
-    reconstruction by less than ``100·k·eps`` relative and are set to zero.
+    spends the rest of the budget on atoms chosen from that noise, with coefficients of
+    ``eps·‖x‖`` times the conditioning of the selected atoms (seen up to ``400·eps·‖x‖``). Left
+    in, they decide which samples "use" an atom, and the exact K-SVD update fits such an atom to
+    noise (the top singular vector of a residual of rounding size) — a choice that changes with
+    the last bit of the data, so that ``c·X`` and ``X`` learned different dictionaries.
+    Entries with ``|c_ij| ≤ √eps·‖x_i‖`` (atoms have unit norm; 1.5e-8 in float64, 3.5e-4 in
+    float32) are set to zero: far above the noise, far below any coefficient that matters
+    (the reconstruction moves by at most ``k·√eps`` relative).
     """
     if S.size == 0:
         return
-    thr = (ROUNDING_NOISE * np.finfo(S.dtype).eps) * np.linalg.norm(Y, axis=0)
+    thr = np.sqrt(np.finfo(S.dtype).eps) * np.linalg.norm(Y, axis=0)
     S[np.abs(S) <= thr] = 0
 
 
@@ -476,7 +479,9 @@ class SparseCodes:
     def to_csr(self) -> sp.csr_array:
         """Codes as a (N, K) CSR array (explicit zeros of the padding removed)."""
         N, s = self.idx.shape
-        C = sp.csr_array((self.val.ravel(), self.idx.ravel(), np.arange(0, N * s + 1, s)), shape=(N, self.n_atoms))
+        # copies: csr_array would share val/idx, and eliminate_zeros compacts them in place
+        C = sp.csr_array((self.val.ravel().copy(), self.idx.ravel().copy(), np.arange(0, N * s + 1, s)),
+                         shape=(N, self.n_atoms))
         C.sum_duplicates()
         C.eliminate_zeros()
         return C
