@@ -1,31 +1,110 @@
-"""Shared command-line plumbing for experiment scripts (progress bars and output live here)."""
+"""Shared command-line plumbing for experiment scripts (progress bars and output live here).
+
+Output policy
+-------------
+A run writes its figure and numbers to ``results/<study>/`` (``results/<study>-quick/`` with
+``--quick``) — never into the committed ``figures/`` folder, which changes only with
+``--publish`` (refused together with ``--quick``: a CI-size run never replaces a full-size
+figure). ``results/`` is beside the checkout's ``experiments/`` in a source checkout and in
+the current folder otherwise (an installed package).
+
+Every study JSON carries a ``run`` record (:func:`run_record`): the engine that computed
+the cells (numba or numpy kernels, BLAS threads), the wall time of the run(s) that computed
+them — kept when a rerun reads everything from cache — and how many cells this run computed.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: the committed figures; written only with --publish
+FIGURES = ROOT / "figures"
 
 
-def parser(description: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=description)
-    p.add_argument("--quick", action="store_true", help="small sizes (CI); writes to --out like a full run")
-    p.add_argument("--n-jobs", type=int, default=-1, help="parallel workers (default: all cores)")
+def _is_checkout() -> bool:
+    return (ROOT / "setup.cfg").is_file() and (ROOT / "experiments").is_dir()
+
+
+def results_root() -> Path:
+    """``results/`` of the source checkout, or of the current folder for an installed package."""
+    return (ROOT if _is_checkout() else Path.cwd()) / "results"
+
+
+class StudyParser(argparse.ArgumentParser):
+    """An argument parser that resolves and checks ``--out`` against the output policy."""
+
+    study: str = "study"
+
+    def parse_known_args(self, args=None, namespace=None):
+        ns, rest = super().parse_known_args(args, namespace)
+        if hasattr(ns, "publish"):
+            ns.out = output_dir(ns, self.study, error=self.error)
+        return ns, rest
+
+
+def output_dir(args, name: str, error=None) -> Path:
+    """The folder a run writes to: ``--out``, ``figures/`` with ``--publish``, else ``results/<name>``.
+
+    Refuses (through ``error``, default ``ValueError``) ``--quick --publish`` and an ``--out``
+    inside the committed ``figures/`` folder without ``--publish``.
+    """
+    def fail(msg):
+        if error is not None:
+            error(msg)
+        raise ValueError(msg)
+
+    if args.publish and args.quick:
+        fail("--publish writes the committed figures/; a --quick run never replaces them (drop --quick)")
+    if args.out is None:
+        return FIGURES if args.publish else results_root() / (name + ("-quick" if args.quick else ""))
+    out = Path(args.out)
+    inside = out.resolve() == FIGURES.resolve() or FIGURES.resolve() in out.resolve().parents
+    if inside and not args.publish:
+        fail(f"--out {out} is inside the committed figures/ folder; add --publish to replace the committed figures")
+    if inside and args.quick:
+        fail("a --quick run never writes into figures/ (drop --quick, or choose another --out)")
+    return out
+
+
+def parser(description: str, name: str | None = None) -> argparse.ArgumentParser:
+    """The options every study takes; ``name`` defaults to the calling module's ``NAME``."""
+    if name is None:  # the study's module calls this from its main(): use its NAME
+        caller = sys._getframe(1).f_globals
+        name = caller.get("NAME") or caller.get("__name__", "study").rsplit(".", 1)[-1]
+    p = StudyParser(description=description)
+    p.study = name
+    p.add_argument("--quick", action="store_true", help="small sizes (CI); output in results/<study>-quick")
+    p.add_argument("--n-jobs", type=_n_jobs, default=-1, help="parallel workers (default: all cores)")
     p.add_argument("--backend", default=None, help="joblib backend: loky (default), threading, dask, ray")
-    p.add_argument("--out", type=Path, default=ROOT / "figures", help="folder for the figure and its numbers")
+    p.add_argument("--out", type=Path, default=None,
+                   help="folder for the figure and its numbers (default: results/<study>; see --publish)")
+    p.add_argument("--publish", action="store_true",
+                   help="write into the committed figures/ folder (not with --quick)")
     p.add_argument("--cache", type=Path, default=None, help="per-cell cache folder (default: results/cache/<name>)")
     p.add_argument("--force", action="store_true", help="recompute cached cells")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
 
+def _n_jobs(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if n == 0 or n < -1:
+        raise argparse.ArgumentTypeError(f"must be a positive number of workers or -1 (all cores), got {n}")
+    return n
+
+
 def cache_dir(args, name: str, quick: bool) -> Path:
     if args.cache is not None:
         return Path(args.cache)
-    return ROOT / "results" / "cache" / (name + ("-quick" if quick else ""))
+    return results_root() / "cache" / (name + ("-quick" if quick else ""))
 
 
 def progress(total: int, desc: str, disable: bool = False):
@@ -38,8 +117,20 @@ def progress(total: int, desc: str, disable: bool = False):
     return (lambda rec: bar.update(1)), bar.close
 
 
+def _report_interrupt(exc_type, exc, tb):
+    # Ctrl-C in a study: one line (run_grid has stored the finished cells and stopped the
+    # workers), no traceback; Python still exits with the SIGINT status (130)
+    if issubclass(exc_type, KeyboardInterrupt):
+        line = str(exc) or "interrupted; rerun the same command to resume"
+        print(f"{Path(sys.argv[0]).stem}: {line}", file=sys.stderr)
+        return
+    sys.__excepthook__(exc_type, exc, tb)
+
+
 def setup_logging():
+    """Script set-up: INFO logging, and Ctrl-C reported as one line (no traceback)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    sys.excepthook = _report_interrupt
 
 
 class Timer:
@@ -51,23 +142,54 @@ class Timer:
         self.seconds = time.perf_counter() - self.t0
 
 
-def run_cells(args, name: str, cells, compute, cache=None):
+def run_cells(args, name: str, cells, compute, cache=None, config=None):
     """Run ``cells`` through the cached grid runner with a progress bar; return ``(rows, seconds)``.
 
-    ``cache`` defaults to :func:`cache_dir` for ``name``.
+    ``cache`` defaults to :func:`cache_dir` for ``name``; ``config`` (the study's settings
+    beyond its cells) defaults to ``{"study": name}`` and is verified on every cached record.
+    ``seconds`` is the wall time of the run(s) that computed the cells — the original
+    compute time when everything comes from cache (this call's time if a run left no
+    record). The full :class:`cstoolkit.experiment.GridInfo` is kept on ``args`` for
+    :func:`run_record`.
     """
     from cstoolkit.experiment import run_grid
 
     cells = list(cells)
     cb, close = progress(len(cells), name, args.no_progress)
-    with Timer() as tm:
-        try:
-            rows = run_grid(cells, compute, cache if cache is not None else cache_dir(args, name, args.quick),
-                            n_jobs=args.n_jobs,
-                            backend=args.backend, force=args.force, on_result=cb)
-        finally:
-            close()
-    return rows, tm.seconds
+    config = {"study": name} if config is None else config
+    try:
+        rows, info = run_grid(cells, compute, cache if cache is not None else cache_dir(args, name, args.quick),
+                              config=config, n_jobs=args.n_jobs, backend=args.backend, force=args.force,
+                              on_result=cb, return_info=True)
+    finally:
+        close()
+    args.grid_info = info
+    seconds = info.compute_wall_seconds if info.compute_wall_seconds is not None else info.seconds
+    return rows, seconds
+
+
+def run_record(args) -> dict:
+    """``{"run": ...}`` for a study's JSON: engine, original compute time, cells computed now.
+
+    Returns
+    -------
+    dict
+        ``run`` with ``engine`` (the process that drew the figure), ``cell_engines`` (those
+        that computed the cells), ``compute_wall_seconds`` (the run(s) that computed the
+        cells), ``cell_seconds`` (sum of per-cell compute times), ``n_cells``,
+        ``n_computed_this_run``, ``n_from_cache``, ``n_rejected`` (cache files that failed
+        verification), ``this_run_seconds``, ``output`` and ``published``.
+    """
+    from cstoolkit.experiment import engine_info
+
+    info = getattr(args, "grid_info", None)
+    run = {"engine": engine_info(), "output": str(args.out), "published": bool(getattr(args, "publish", False))}
+    if info is not None:
+        run.update(cell_engines=info.engines, compute_wall_seconds=info.compute_wall_seconds,
+                   compute_runs=info.runs, cell_seconds=info.cell_seconds, n_cells=info.n_cells,
+                   n_computed_this_run=info.n_computed, n_from_cache=info.n_cached, n_rejected=info.n_rejected,
+                   this_run_seconds=info.seconds, config_hash=info.config_hash)
+    return {"run": run}
 
 
 def save_figure(fig, out: Path, name: str) -> None:

@@ -470,8 +470,8 @@ def main(argv=None):
         with _common.Timer() as tp:
             setup_path = prepare(cfg, cache)
         cells = make_cells(cfg, solvers, bases)
-        cached = sum((Path(cache) / f"{cell_key(c)}.json").exists() for c in cells) if not args.force else 0
-        rows, _ = _common.run_cells(args, NAME, cells, functools.partial(compute, setup_path=str(setup_path)), cache)
+        rows, grid_seconds = _common.run_cells(args, NAME, cells, functools.partial(compute, setup_path=str(setup_path)),
+                                               cache)
     setup = _load_setup(str(setup_path))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -483,9 +483,11 @@ def main(argv=None):
         config={**cfg, "quick": args.quick, "seed": SEED, "solvers": solvers, "bases": bases, "slow": list(SLOW),
                 "overrides": OVERRIDES, "synthetic": SYNTHETIC if cfg["matrix"] == "synthetic" else None},
         dictionary=str(setup["dict_label"]), dictionary_fit_seconds=float(setup["fit_seconds"]),
-        wall_seconds=tm.seconds, n_cells=len(cells), n_cells_computed=len(cells) - cached,
+        # the compute time of the numbers (dictionary fit + the runs that computed the cells), kept on a cached rerun
+        wall_seconds=float(setup["fit_seconds"]) + grid_seconds, n_cells=len(cells),
         cell_seconds_total=float(sum(r["seconds"] for r in rows)), setup_seconds=tp.seconds, solver_seconds=per_solver,
-        failed=[dict(solver=s, error=e) for s, e in failed], summary=summary(rows), environment=environment()))
+        failed=[dict(solver=s, error=e) for s, e in failed], summary=summary(rows), environment=environment(),
+        **_common.run_record(args)))
     draw(rows, out, meta)
     return dict(rows=rows, wall_seconds=tm.seconds, cache=cache, setup=setup_path)
 

@@ -133,7 +133,7 @@ def main(argv=None):
                                           F_star=res["F_star"], gaps_at=checkpoints,
                                           fista_iter_to_reach_final_ista=first_fista_below_final_ista,
                                           seconds=res["seconds"], ref_seconds=res["ref_seconds"],
-                                          wall_seconds=seconds))
+                                          wall_seconds=seconds, **_common.run_record(args)))
     draw(res, out, cfg)
     return dict(k=k, gaps=g, checkpoints=checkpoints, fista_iter_to_reach_final_ista=first_fista_below_final_ista,
                 wall_seconds=seconds)

@@ -108,7 +108,7 @@ def main(argv=None):
     write_json(out / f"{NAME}.json", dict(config={**cfg, "quick": args.quick, "seed": SEED},
                                           summary=[{k: v for k, v in s.items() if k != "curve"} for s in summ],
                                           curves={f"{s['learner']}@{s['snr_db']}": s["curve"] for s in summ},
-                                          wall_seconds=seconds))
+                                          wall_seconds=seconds, **_common.run_record(args)))
     draw(summ, out)
     return dict(rows=rows, summary=summ, wall_seconds=seconds)
 

@@ -172,7 +172,7 @@ def main(argv=None):
     write_json(out / f"{NAME}.json", dict(config={**cfg, "quick": args.quick, "solvers": solvers,
                                                   "overrides": OVERRIDES, "seed": SEED},
                                           crossings=cross, wall_seconds=seconds,
-                                          solver_seconds=per_solver))
+                                          solver_seconds=per_solver, **_common.run_record(args)))
     draw(rows, cross, out)
     return dict(rows=rows, crossings=cross, wall_seconds=seconds)
 

@@ -135,7 +135,7 @@ def main(argv=None):
     write_json(out / f"{NAME}.json", dict(config={**cfg, "quick": args.quick, "seed": SEED}, m95=tab,
                                           fitted_line=dict(slope=line[0], intercept=line[1]),
                                           paper_line=dict(slope=PAPER_SLOPE, intercept=PAPER_INTERCEPT),
-                                          wall_seconds=seconds))
+                                          wall_seconds=seconds, **_common.run_record(args)))
     draw(rows, tab, line, out)
     return dict(rows=rows, m95=tab, line=line, wall_seconds=seconds)
 

@@ -95,7 +95,8 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / f"{NAME}.csv", rows, ["M", "K", "n", "trials", "mean_error", "seconds", "seed"])
     write_json(out / f"{NAME}.json", dict(config={**cfg, "quick": args.quick, "seed": SEED}, first_n_below_1e3=first,
-                                          paper_first_n=PAPER_FIRST_N, wall_seconds=seconds))
+                                          paper_first_n=PAPER_FIRST_N, wall_seconds=seconds,
+                                          **_common.run_record(args)))
     draw(rows, out)
     return dict(rows=rows, first_n=first, wall_seconds=seconds)
 
