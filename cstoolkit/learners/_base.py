@@ -213,8 +213,8 @@ class DictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             G = D.T @ D if gram is None else gram
             tol = None if coder.tol is None else coder.tol / scale
             S, res, _ = omp_batch(D, Ys, k, tol=tol, batch_size=coder.batch_size, engine=coder.engine, gram=G)
-            _drop_rounding_noise(S, Ys)
             r = res[-1]
+            _drop_rounding_noise(S, Ys, r)  # (their residuals stay at rounding size)
             return S, 0.5 * r * r, r
         Y = Ys * Ys.dtype.type(scale) if scale != 1.0 else Ys
         result = coder.recover(D, Y)
@@ -226,8 +226,10 @@ class DictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             S = S / Ys.dtype.type(scale)
         else:
             S = S.copy()
-        _drop_rounding_noise(S, Ys)
         r = np.linalg.norm(Ys - D @ S, axis=0)
+        cols = _drop_rounding_noise(S, Ys, r)
+        if cols.size:
+            r[cols] = np.linalg.norm(Ys[:, cols] - D @ S[:, cols], axis=0)
         obj = np.asarray(result.history["objective"], dtype=float)
         if obj.ndim == 1 and Ys.shape[1] == 1 and obj.size:
             obj = obj[:, None]
@@ -403,8 +405,8 @@ def _common_constraints() -> dict:
     }
 
 
-def _drop_rounding_noise(S: np.ndarray, Y: np.ndarray) -> None:
-    """Zero, in place, the coefficients of ``S`` (K, B) at rounding-noise level for ``Y`` (m, B).
+def _drop_rounding_noise(S: np.ndarray, Y: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Zero, in place, the coefficients of ``S`` (K, B) that are rounding noise; return the columns.
 
     A sample that a few atoms represent exactly (a training sample drawn as an initial atom)
     has a residual of rounding size; a coder with a fixed budget (OMP with ``k`` atoms) then
@@ -413,14 +415,35 @@ def _drop_rounding_noise(S: np.ndarray, Y: np.ndarray) -> None:
     in, they decide which samples "use" an atom, and the exact K-SVD update fits such an atom to
     noise (the top singular vector of a residual of rounding size) — a choice that changes with
     the last bit of the data, so that ``c·X`` and ``X`` learned different dictionaries.
-    Entries with ``|c_ij| ≤ √eps·‖x_i‖`` (atoms have unit norm; 1.5e-8 in float64, 3.5e-4 in
-    float32) are set to zero: far above the noise, far below any coefficient that matters
-    (the reconstruction moves by at most ``k·√eps`` relative).
+
+    Rule: in a column represented to rounding, residual ``r_i ≤ 10·√eps·‖x_i‖`` (Batch-OMP's
+    residual recursion itself bottoms out near ``√eps·‖x_i‖``), the entries with
+    ``|c_ij| ≤ √eps·‖x_i‖`` (atoms have unit norm; 1.5e-8 in float64, 3.5e-4 in float32) are set
+    to zero — far above the noise, and they move that column by at most ``k·√eps`` relative.
+    Only those columns are looked at (usually none after the first iteration), so the cost is
+    negligible next to the coding.
+
+    Parameters
+    ----------
+    S : ndarray, shape (K, B)
+    Y : ndarray, shape (m, B)
+        The signals that were coded.
+    r : ndarray, shape (B,)
+        Their residual norms.
+
+    Returns
+    -------
+    cols : ndarray of int
+        The columns that were looked at (their residuals may have changed by rounding).
     """
-    if S.size == 0:
-        return
-    thr = np.sqrt(np.finfo(S.dtype).eps) * np.linalg.norm(Y, axis=0)
-    S[np.abs(S) <= thr] = 0
+    root_eps = np.sqrt(np.finfo(S.dtype).eps)
+    ynorm = np.sqrt(np.einsum("ij,ij->j", Y, Y, dtype=np.float64))
+    cols = np.flatnonzero(np.asarray(r, dtype=np.float64) <= 10.0 * root_eps * ynorm)
+    if cols.size:
+        sub = S[:, cols]
+        sub[np.abs(sub) <= (root_eps * ynorm[cols]).astype(S.dtype)] = 0
+        S[:, cols] = sub
+    return cols
 
 
 def _in_data_units(objective_scaled: float, scale: float) -> float:
