@@ -315,10 +315,10 @@ def main(argv=None):
     p = _common.parser(__doc__.splitlines()[0])
     args = p.parse_args(argv)
     cfg = QUICK if args.quick else FULL
+    cache = _common.cache_dir(args, NAME, args.quick)
     out = Path(args.out)
     if args.quick and out == _common.ROOT / "figures":  # committed figures come from full runs only
-        out = _common.ROOT / "results" / f"{NAME}-quick"
-    cache = _common.cache_dir(args, NAME, args.quick)
+        out = cache / "out"
     with _common.Timer() as tm:
         paths = prepare(cfg, cache)
         cells = make_cells(cfg)
