@@ -334,3 +334,29 @@ def test_experiments_ship_with_the_package():
     include = [p.strip() for p in cfg["options.packages.find"]["include"].replace(",", " ").split()]
     found = find_packages(str(ROOT), include=include)
     assert "experiments" in found and "cstoolkit" in found and "tests" not in found
+
+
+def test_editable_install_puts_the_checkout_on_sys_path():
+    """issue 14: a script next to a checkout named ``cstoolkit`` imported the folder (a namespace
+    package: ``module 'cstoolkit' has no attribute 'ensembles'``). setuptools' editable install of
+    a flat layout uses a meta-path finder, which Python consults only after a namespace portion
+    has won; with the root package folder declared (``package_dir = =.``) it writes a plain .pth
+    with the checkout instead, and a regular package on sys.path beats any namespace portion."""
+    import configparser
+
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    mapping = dict(line.split("=", 1) for line in cfg["options"]["package_dir"].split() if "=" in line)
+    assert {k.strip(): v.strip() for k, v in mapping.items()} == {"": "."}
+
+
+def test_a_checkout_beside_a_script_no_longer_shadows_the_package(tmp_path):
+    (tmp_path / "cstoolkit").symlink_to(ROOT, target_is_directory=True)
+    (tmp_path / "script.py").write_text(
+        "import sys\n"
+        f"sys.path.append({str(ROOT)!r})  # what the editable install's .pth line does\n"
+        "import cstoolkit as cs\n"
+        "print(cs.__file__, cs.ensembles.gaussian(3, 4, random_state=0).shape)\n")
+    r = subprocess.run([sys.executable, "script.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == [str(ROOT / "cstoolkit" / "__init__.py"), "(3,", "4)"]
