@@ -171,8 +171,8 @@ def run_cells(args, name: str, cells, compute, cache=None, config=None):
     beyond its cells) defaults to ``{"study": name}`` and is verified on every cached record.
     ``seconds`` is the wall time of the run(s) that computed the cells — the original
     compute time when everything comes from cache (this call's time if a run left no
-    record). The full :class:`cstoolkit.experiment.GridInfo` is kept on ``args`` for
-    :func:`run_record`.
+    record). The :class:`cstoolkit.experiment.GridInfo` of every call is kept on ``args``
+    (``args.grid_infos``) for :func:`run_record`.
     """
     from cstoolkit.experiment import run_grid
 
@@ -185,13 +185,15 @@ def run_cells(args, name: str, cells, compute, cache=None, config=None):
                               on_result=cb, return_info=True)
     finally:
         close()
-    args.grid_info = info
+    args.grid_infos = [*getattr(args, "grid_infos", []), info]  # a study may run several grids
     seconds = info.compute_wall_seconds if info.compute_wall_seconds is not None else info.seconds
     return rows, seconds
 
 
 def run_record(args) -> dict:
     """``{"run": ...}`` for a study's JSON: engine, original compute time, cells computed now.
+
+    Sums over every :func:`run_cells` call of the study (a study may run several grids).
 
     Returns
     -------
@@ -204,13 +206,21 @@ def run_record(args) -> dict:
     """
     from cstoolkit.experiment import engine_info
 
-    info = getattr(args, "grid_info", None)
+    infos = getattr(args, "grid_infos", [])
     run = {"engine": engine_info(), "output": str(args.out), "published": bool(getattr(args, "publish", False))}
-    if info is not None:
-        run.update(cell_engines=info.engines, compute_wall_seconds=info.compute_wall_seconds,
-                   compute_runs=info.runs, cell_seconds=info.cell_seconds, n_cells=info.n_cells,
-                   n_computed_this_run=info.n_computed, n_from_cache=info.n_cached, n_rejected=info.n_rejected,
-                   this_run_seconds=info.seconds, config_hash=info.config_hash)
+    if infos:
+        walls = [i.compute_wall_seconds for i in infos]
+        engines = []
+        for e in (e for i in infos for e in i.engines):
+            if e not in engines:
+                engines.append(e)
+        run.update(cell_engines=engines,
+                   compute_wall_seconds=None if None in walls else float(sum(walls)),
+                   compute_runs=sum(i.runs for i in infos), cell_seconds=float(sum(i.cell_seconds for i in infos)),
+                   n_cells=sum(i.n_cells for i in infos), n_computed_this_run=sum(i.n_computed for i in infos),
+                   n_from_cache=sum(i.n_cached for i in infos), n_rejected=sum(i.n_rejected for i in infos),
+                   this_run_seconds=float(sum(i.seconds for i in infos)),
+                   config_hashes=sorted({i.config_hash for i in infos}))
     return {"run": run}
 
 
