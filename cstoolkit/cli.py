@@ -24,12 +24,13 @@ import json
 import logging
 import os
 import pkgutil
+import re
 import sys
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main", "CLIError", "parse_param", "load_matrix", "available_experiments"]
+__all__ = ["main", "CLIError", "parse_param", "load_matrix", "available_experiments", "summary_sentence"]
 
 logger = logging.getLogger(__name__)
 
@@ -134,13 +135,53 @@ def load_matrix(path) -> object:
 
 def _load_signals(path) -> np.ndarray:
     path = Path(path)
+    if path.is_dir():
+        raise CLIError(f"--y {path} is a directory; expected a .npy file with y of shape (m,) or (m, B).")
     if not path.is_file():
         raise CLIError(f"measurement file {str(path)!r} does not exist.")
+    if path.suffix.lower() != ".npy":
+        raise CLIError(
+            f"--y {path}: measurements are read from a .npy file (np.save) of shape (m,) or (m, B), "
+            f"not {path.suffix or 'a file without extension'}; only --A takes .npz/.mtx."
+        )
     try:
         y = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        why = "holds Python objects (pickled data), which are refused" if "pickle" in str(exc) else str(exc)
+        raise CLIError(f"--y {path} is not a numeric .npy array: it {why}.") from exc
     except Exception as exc:
-        raise CLIError(f"could not read {path} as a .npy array: {exc}") from exc
+        raise CLIError(f"could not read --y {path} as a .npy array: {exc}") from exc
+    if not isinstance(y, np.ndarray) or y.dtype.kind not in "fiuc":
+        raise CLIError(f"--y {path} holds dtype {getattr(y, 'dtype', type(y).__name__)}; expected numbers.")
     return y
+
+
+def _output_path(path, flag: str, suffix: str | None = None) -> Path:
+    """Check before any work that ``path`` can be written; create its folder. Returns the real path.
+
+    ``suffix``: what the writer appends when it is missing (``np.save`` adds ``.npy``).
+    """
+    path = Path(path)
+    if path.is_dir():  # also before the suffix: `--out results` is not meant as results.npy
+        raise CLIError(f"{flag} {path} is an existing directory; give a file name (e.g. {path / ('x' + (suffix or '.json'))}).")
+    if suffix and path.suffix != suffix:
+        path = path.with_name(path.name + suffix)
+    if path.is_dir():
+        raise CLIError(f"{flag} {path} is an existing directory; give a file name (e.g. {path / ('x' + (suffix or '.json'))}).")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CLIError(f"{flag} {path}: cannot create the folder {path.parent} ({exc.strerror or exc}).") from None
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise CLIError(f"{flag} {path}: not writable (permission denied).")
+    return path
+
+
+def _write(path: Path, flag: str, write) -> None:
+    try:
+        write()
+    except OSError as exc:
+        raise CLIError(f"{flag} {path}: could not write ({exc.strerror or exc}).") from None
 
 
 def _experiments_package():
@@ -168,9 +209,34 @@ def available_experiments() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
 
 
-def _first_line(obj) -> str:
-    doc = inspect.getdoc(obj) or ""
-    return doc.strip().splitlines()[0] if doc.strip() else ""
+_ROLE = re.compile(r":[\w:.-]+:`~?([^`<]*?)(?:\s*<[^>]*>)?`")  # :class:`~a.B` -> a.B, :math:`x` -> x
+_LITERAL = re.compile(r"``([^`]*)``|`([^`]*)`")
+
+
+def summary_sentence(cls) -> str:
+    """One plain sentence describing ``cls``, from its *own* docstring (not a base class's).
+
+    Sphinx roles and literals are reduced to their text; the first paragraph is cut at its
+    first sentence end. A class without a docstring of its own gives ``"(no description)"``.
+
+    Parameters
+    ----------
+    cls : type
+
+    Returns
+    -------
+    str
+    """
+    doc = cls.__dict__.get("__doc__")
+    if not doc or not doc.strip():
+        return "(no description)"
+    para = inspect.cleandoc(doc).split("\n\n")[0]
+    text = " ".join(line.strip() for line in para.splitlines())
+    text = _ROLE.sub(lambda m: m.group(1).rsplit(".", 1)[-1] if m.group(0).startswith(":class:") or
+                     m.group(0).startswith(":func:") or m.group(0).startswith(":meth:") else m.group(1), text)
+    text = _LITERAL.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), text)
+    end = re.search(r"(?<!\bal)(?<!\be\.g)(?<!\bi\.e)\.(?=\s+[A-Z(])", text)
+    return text[: end.start() + 1] if end else text
 
 
 def _signature_params(cls) -> list[tuple[str, object]]:
@@ -184,9 +250,10 @@ def _signature_params(cls) -> list[tuple[str, object]]:
 
 def _describe(registry, kind: str) -> list[str]:
     lines = [f"{kind}:"]
+    width = max((len(n) for n in registry.names()), default=0)
     for name in registry.names():
         cls = registry.get(name)
-        lines.append(f"  {name:<12} {cls.__name__} — {_first_line(cls)}")
+        lines.append(f"  {name:<{width}}  {cls.__name__} — {summary_sentence(cls)}")
         for pname, default in _signature_params(cls):
             shown = "(required)" if default is inspect.Parameter.empty else repr(default)
             lines.append(f"      {pname} = {shown}")
@@ -230,13 +297,14 @@ def _cmd_recover(args) -> int:
             f"y in {args.y} has shape {y.shape} but A in {args.A} has {m} rows; "
             f"expected y of shape ({m},) or ({m}, B)."
         )
+    # every output is checked before the solve, so that no error comes after x is written
+    out = _output_path(args.out, "--out", suffix=".npy")  # np.save appends .npy: record the real name
+    summary_path = _output_path(args.summary if args.summary else out.with_suffix(".json"), "--summary")
     try:
         res = solver.recover(A, y)
     except (ValueError, TypeError) as exc:  # input validation inside recover
         raise CLIError(f"{args.solver}: {exc}") from exc
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    np.save(out, res.x)
+    _write(out, "--out", lambda: np.save(out, res.x))
     resid = np.asarray(res.residual_norm, dtype=float)
     summary = {
         "solver": res.solver,
@@ -250,9 +318,9 @@ def _cmd_recover(args) -> int:
         "nnz": np.count_nonzero(res.coef, axis=0).tolist(),
         "time": float(res.time),
     }
-    summary_path = Path(args.summary) if args.summary else out.with_suffix(".json")
-    summary_path.write_text(json.dumps(summary, indent=1) + "\n")
-    print(json.dumps(summary, indent=1))
+    text = json.dumps(summary, indent=1) + "\n"
+    _write(summary_path, "--summary", lambda: summary_path.write_text(text))
+    print(text, end="")
     return 0
 
 
@@ -286,9 +354,23 @@ def _cmd_run(args) -> int:
         stack.enter_context(parallel_backend(known.backend, scheduler=args.scheduler))
     except (ValueError, ImportError, OSError) as exc:
         raise CLIError(str(exc)) from exc
+    from .registry import UnknownNameError
+
     with stack:
-        rc = module.main(args.rest)
+        try:
+            rc = module.main(args.rest)
+        except UnknownNameError as exc:  # --solvers nope: an input error, not a bug
+            raise CLIError(str(exc)) from exc
+        except SystemExit as exc:  # the experiment's own option parser has printed its one line
+            return exc.code if isinstance(exc.code, int) else 2
     return int(rc) if isinstance(rc, int) else 0
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as one line on stderr (exit status 2), like every CLI error."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -298,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     -------
     parser : argparse.ArgumentParser
     """
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="cstoolkit",
         description="Compressive sensing and sparse coding: one Recoverer interface for every solver.",
     )
@@ -371,6 +453,9 @@ def main(argv=None) -> int:
     except CLIError as exc:
         print(f"cstoolkit: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:  # run_grid has stored the finished cells and stopped its workers
+        print(f"cstoolkit: {exc or 'interrupted'}", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `cstoolkit list | head`: the reader left, nothing is wrong
         sys.stdout = open(os.devnull, "w")
         return 0

@@ -5,7 +5,11 @@ from __future__ import annotations
 import difflib
 from typing import Callable, Iterator
 
-__all__ = ["Registry", "RECOVERERS", "LEARNERS", "register", "register_learner"]
+__all__ = ["Registry", "UnknownNameError", "RECOVERERS", "LEARNERS", "register", "register_learner"]
+
+
+class UnknownNameError(ValueError):
+    """A name that is not registered (the message lists the closest names and all of them)."""
 
 
 class Registry:
@@ -44,7 +48,7 @@ class Registry:
         except (KeyError, TypeError):
             close = difflib.get_close_matches(str(name), list(self._classes), n=3, cutoff=0.5)
             hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-            raise ValueError(
+            raise UnknownNameError(
                 f"unknown {self.kind} {name!r}.{hint} Available: {', '.join(sorted(self._classes))}."
             ) from None
 

@@ -40,6 +40,10 @@ class StudyParser(argparse.ArgumentParser):
 
     study: str = "study"
 
+    def error(self, message):
+        # one line on stderr and status 2, like every error of the cstoolkit command
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
     def parse_known_args(self, args=None, namespace=None):
         ns, rest = super().parse_known_args(args, namespace)
         if hasattr(ns, "publish"):
@@ -60,6 +64,8 @@ def output_dir(args, name: str, error=None) -> Path:
 
     if args.publish and args.quick:
         fail("--publish writes the committed figures/; a --quick run never replaces them (drop --quick)")
+    if args.publish and not _is_checkout():
+        fail(f"--publish writes the committed figures/ of a source checkout; {ROOT} is an installed copy")
     if args.out is None:
         return FIGURES if args.publish else results_root() / (name + ("-quick" if args.quick else ""))
     out = Path(args.out)
@@ -76,11 +82,12 @@ def parser(description: str, name: str | None = None) -> argparse.ArgumentParser
     if name is None:  # the study's module calls this from its main(): use its NAME
         caller = sys._getframe(1).f_globals
         name = caller.get("NAME") or caller.get("__name__", "study").rsplit(".", 1)[-1]
-    p = StudyParser(description=description)
+    p = StudyParser(prog=name, description=description)
     p.study = name
     p.add_argument("--quick", action="store_true", help="small sizes (CI); output in results/<study>-quick")
     p.add_argument("--n-jobs", type=_n_jobs, default=-1, help="parallel workers (default: all cores)")
-    p.add_argument("--backend", default=None, help="joblib backend: loky (default), threading, dask, ray")
+    p.add_argument("--backend", type=_backend, default=None,
+                   help="joblib backend: loky (default), threading, multiprocessing, dask, ray")
     p.add_argument("--out", type=Path, default=None,
                    help="folder for the figure and its numbers (default: results/<study>; see --publish)")
     p.add_argument("--publish", action="store_true",
@@ -101,6 +108,15 @@ def _n_jobs(text: str) -> int:
     return n
 
 
+def _backend(text: str) -> str:
+    from joblib.parallel import BACKENDS
+
+    known = sorted(set(BACKENDS) | {"dask", "ray"})  # dask/ray register themselves when started
+    if text not in known:
+        raise argparse.ArgumentTypeError(f"unknown joblib backend {text!r}; choose from {', '.join(known)}")
+    return text
+
+
 def cache_dir(args, name: str, quick: bool) -> Path:
     if args.cache is not None:
         return Path(args.cache)
@@ -119,10 +135,16 @@ def progress(total: int, desc: str, disable: bool = False):
 
 def _report_interrupt(exc_type, exc, tb):
     # Ctrl-C in a study: one line (run_grid has stored the finished cells and stopped the
-    # workers), no traceback; Python still exits with the SIGINT status (130)
+    # workers), no traceback; Python still exits with the SIGINT status (130). An unknown
+    # solver name (--solvers nope) is an input error: one line too.
+    from cstoolkit.registry import UnknownNameError
+
     if issubclass(exc_type, KeyboardInterrupt):
         line = str(exc) or "interrupted; rerun the same command to resume"
         print(f"{Path(sys.argv[0]).stem}: {line}", file=sys.stderr)
+        return
+    if issubclass(exc_type, UnknownNameError):
+        print(f"{Path(sys.argv[0]).stem}: error: {exc}", file=sys.stderr)
         return
     sys.__excepthook__(exc_type, exc, tb)
 
@@ -149,8 +171,8 @@ def run_cells(args, name: str, cells, compute, cache=None, config=None):
     beyond its cells) defaults to ``{"study": name}`` and is verified on every cached record.
     ``seconds`` is the wall time of the run(s) that computed the cells — the original
     compute time when everything comes from cache (this call's time if a run left no
-    record). The full :class:`cstoolkit.experiment.GridInfo` is kept on ``args`` for
-    :func:`run_record`.
+    record). The :class:`cstoolkit.experiment.GridInfo` of every call is kept on ``args``
+    (``args.grid_infos``) for :func:`run_record`.
     """
     from cstoolkit.experiment import run_grid
 
@@ -163,13 +185,15 @@ def run_cells(args, name: str, cells, compute, cache=None, config=None):
                               on_result=cb, return_info=True)
     finally:
         close()
-    args.grid_info = info
+    args.grid_infos = [*getattr(args, "grid_infos", []), info]  # a study may run several grids
     seconds = info.compute_wall_seconds if info.compute_wall_seconds is not None else info.seconds
     return rows, seconds
 
 
 def run_record(args) -> dict:
     """``{"run": ...}`` for a study's JSON: engine, original compute time, cells computed now.
+
+    Sums over every :func:`run_cells` call of the study (a study may run several grids).
 
     Returns
     -------
@@ -182,13 +206,21 @@ def run_record(args) -> dict:
     """
     from cstoolkit.experiment import engine_info
 
-    info = getattr(args, "grid_info", None)
+    infos = getattr(args, "grid_infos", [])
     run = {"engine": engine_info(), "output": str(args.out), "published": bool(getattr(args, "publish", False))}
-    if info is not None:
-        run.update(cell_engines=info.engines, compute_wall_seconds=info.compute_wall_seconds,
-                   compute_runs=info.runs, cell_seconds=info.cell_seconds, n_cells=info.n_cells,
-                   n_computed_this_run=info.n_computed, n_from_cache=info.n_cached, n_rejected=info.n_rejected,
-                   this_run_seconds=info.seconds, config_hash=info.config_hash)
+    if infos:
+        walls = [i.compute_wall_seconds for i in infos]
+        engines = []
+        for e in (e for i in infos for e in i.engines):
+            if e not in engines:
+                engines.append(e)
+        run.update(cell_engines=engines,
+                   compute_wall_seconds=None if None in walls else float(sum(walls)),
+                   compute_runs=sum(i.runs for i in infos), cell_seconds=float(sum(i.cell_seconds for i in infos)),
+                   n_cells=sum(i.n_cells for i in infos), n_computed_this_run=sum(i.n_computed for i in infos),
+                   n_from_cache=sum(i.n_cached for i in infos), n_rejected=sum(i.n_rejected for i in infos),
+                   this_run_seconds=float(sum(i.seconds for i in infos)),
+                   config_hashes=sorted({i.config_hash for i in infos}))
     return {"run": run}
 
 

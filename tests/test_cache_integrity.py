@@ -276,3 +276,14 @@ def test_a_default_run_leaves_figures_untouched(tmp_path, monkeypatch):
     td.main(["--quick", "--no-progress", "--n-jobs", "1"])
     assert (tmp_path / "results" / f"{td.NAME}-quick" / f"{td.NAME}.json").is_file()
     assert {p.name: p.stat().st_mtime_ns for p in _common.FIGURES.glob("*")} == before
+
+
+def test_run_record_sums_the_grids_of_a_study(tmp_path):
+    from experiments import _common
+
+    args = _study_args(["--cache", str(tmp_path / "c"), "--out", str(tmp_path / "o"), "--no-progress", "--n-jobs", "1"])
+    _common.run_cells(args, "demo", CELLS[:3], _square, cache=tmp_path / "c1")
+    _common.run_cells(args, "demo", CELLS, _square, cache=tmp_path / "c2", config={"study": "demo", "part": 2})
+    run = _common.run_record(args)["run"]
+    assert (run["n_cells"], run["n_computed_this_run"], run["compute_runs"]) == (7, 7, 2)
+    assert len(run["config_hashes"]) == 2

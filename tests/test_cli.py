@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import inspect
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +14,12 @@ import scipy.io
 import scipy.sparse as sp
 
 import cstoolkit as cs
-from cstoolkit.cli import CLIError, load_matrix, main, parse_param
+from pathlib import Path
+
+from cstoolkit.cli import CLIError, load_matrix, main, parse_param, summary_sentence
+
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -50,8 +55,7 @@ def test_list_shows_every_registered_name_with_defaults(capsys):
     for name in cs.available_recoverers():
         cls = cs.get_recoverer_class(name)
         assert f"  {name} " in out
-        first = inspect.getdoc(cls).splitlines()[0]
-        assert first in out
+        assert f"{cls.__name__} — {summary_sentence(cls)}\n" in out
         for p, d in cs.make_recoverer(name).get_params().items():
             assert f"{p} = {d!r}" in out
     for name in cs.available_learners():
@@ -205,3 +209,154 @@ def test_console_script(problem):
     r = subprocess.run(["cstoolkit", "recover", "--solver", "nope", "--A", str(d / "A.npy"), "--y", str(d / "y.npy"),
                         "--out", str(d / "x.npy")], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "unknown recoverer 'nope'" in r.stderr and "Traceback" not in r.stderr
+
+
+# --------------------------------------------------------------------------- #
+# issue 14: every error one line with status 2; list; the real output path
+# --------------------------------------------------------------------------- #
+def _one_line_error(capsys, needle):
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert needle in err, err
+    return err
+
+
+def _recover(d, *extra, out=None, y="y.npy"):
+    return main(["recover", "--solver", "omp", "--A", str(d / "A.npy"), "--y", str(d / y),
+                 "--param", "n_nonzero_coefs=4", "--out", str(out if out is not None else d / "x.npy"), *extra])
+
+
+def test_list_sentences_are_plain_and_own():
+    import cstoolkit.cli as cli
+
+    class Base:
+        """Shared loop of a family (internal)."""
+
+    class Child(Base):
+        pass
+
+    class Marked(Base):
+        """Approximate K-SVD: :class:`~cstoolkit.KSVD` with ``approximate=True``, see `x`.
+
+        More text. Second sentence.
+        """
+
+    class Etal:
+        """Online learning (Mairal et al. 2009). Details follow."""
+
+    assert summary_sentence(Child) == "(no description)"  # not the base class's text
+    assert summary_sentence(Marked) == "Approximate K-SVD: KSVD with approximate=True, see x."
+    assert summary_sentence(Etal) == "Online learning (Mairal et al. 2009)."
+    for reg in (cs.RECOVERERS, cs.LEARNERS):
+        for name in reg.names():
+            text = cli.summary_sentence(reg.get(name))
+            assert "``" not in text and ":class:" not in text and "`" not in text, (name, text)
+
+
+def test_out_is_a_directory_or_unwritable(problem, capsys, tmp_path):
+    d, A, X = problem
+    (d / "outdir").mkdir()
+    assert _recover(d, out=d / "outdir") == 2
+    _one_line_error(capsys, "existing directory")
+    (d / "afile").write_text("")
+    assert _recover(d, out=d / "afile" / "x.npy") == 2  # a folder under a file
+    _one_line_error(capsys, "cannot create the folder")
+    ro = d / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        if not os.access(ro, os.W_OK):  # root may write anyway
+            assert _recover(d, out=ro / "x.npy") == 2
+            _one_line_error(capsys, "not writable")
+    finally:
+        ro.chmod(0o700)
+
+
+def test_summary_in_a_missing_folder_is_created_before_x_is_written(problem, capsys):
+    d, A, X = problem
+    assert _recover(d, "--summary", str(d / "new" / "deeper" / "s.json")) == 0
+    assert json.loads((d / "new" / "deeper" / "s.json").read_text())["x"]["path"] == str(d / "x.npy")
+    (d / "sdir").mkdir()
+    (d / "x2.npy").unlink(missing_ok=True)
+    assert _recover(d, "--summary", str(d / "sdir"), out=d / "x2.npy") == 2
+    _one_line_error(capsys, "--summary")
+    assert not (d / "x2.npy").exists()  # checked before anything was written
+
+
+def test_out_without_extension_records_the_real_path(problem, capsys):
+    d, A, X = problem
+    assert _recover(d, out=d / "o" / "noext") == 0
+    summary = json.loads((d / "o" / "noext.json").read_text())
+    assert summary["x"]["path"] == str(d / "o" / "noext.npy") and (d / "o" / "noext.npy").is_file()
+
+
+def test_y_that_is_not_npy(problem, capsys):
+    d, A, X = problem
+    scipy.io.mmwrite(str(d / "A.mtx"), A)
+    assert _recover(d, y="A.mtx") == 2
+    err = _one_line_error(capsys, ".npy file")
+    assert "pickled" not in err
+    np.save(d / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    assert _recover(d, y="obj.npy") == 2
+    _one_line_error(capsys, "Python objects")
+    assert _recover(d, y=".") == 2
+    _one_line_error(capsys, "directory")
+
+
+def test_usage_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["recover", "--solver", "omp"])
+    assert info.value.code == 2
+    _one_line_error(capsys, "required")
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--n-jobs", "0"], "--n-jobs"),
+    (["--backend", "nope"], "unknown joblib backend 'nope'"),
+    (["--solvers", "nope"], "unknown recoverer 'nope'"),
+    (["--quick", "--publish"], "--publish"),
+])
+def test_run_errors_exit_2_with_one_line(capsys, tmp_path, argv, needle):
+    rc = main(["run", "tsaig_donoho" if "--solvers" not in argv else "phase_transition", "--quick",
+               "--cache", str(tmp_path / "c"), "--out", str(tmp_path / "o"), "--no-progress", *argv])
+    assert rc == 2
+    _one_line_error(capsys, needle)
+
+
+def test_experiments_ship_with_the_package():
+    """``cstoolkit run`` works from an installed package: the studies are in the distribution."""
+    import configparser
+
+    from setuptools import find_packages
+
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    include = [p.strip() for p in cfg["options.packages.find"]["include"].replace(",", " ").split()]
+    found = find_packages(str(ROOT), include=include)
+    assert "experiments" in found and "cstoolkit" in found and "tests" not in found
+
+
+def test_editable_install_puts_the_checkout_on_sys_path():
+    """issue 14: a script next to a checkout named ``cstoolkit`` imported the folder (a namespace
+    package: ``module 'cstoolkit' has no attribute 'ensembles'``). setuptools' editable install of
+    a flat layout uses a meta-path finder, which Python consults only after a namespace portion
+    has won; with the root package folder declared (``package_dir = =.``) it writes a plain .pth
+    with the checkout instead, and a regular package on sys.path beats any namespace portion."""
+    import configparser
+
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    mapping = dict(line.split("=", 1) for line in cfg["options"]["package_dir"].split() if "=" in line)
+    assert {k.strip(): v.strip() for k, v in mapping.items()} == {"": "."}
+
+
+def test_a_checkout_beside_a_script_no_longer_shadows_the_package(tmp_path):
+    (tmp_path / "cstoolkit").symlink_to(ROOT, target_is_directory=True)
+    (tmp_path / "script.py").write_text(
+        "import sys\n"
+        f"sys.path.append({str(ROOT)!r})  # what the editable install's .pth line does\n"
+        "import cstoolkit as cs\n"
+        "print(cs.__file__, cs.ensembles.gaussian(3, 4, random_state=0).shape)\n")
+    r = subprocess.run([sys.executable, "script.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == [str(ROOT / "cstoolkit" / "__init__.py"), "(3,", "4)"]

@@ -56,3 +56,30 @@ def test_notebook_runs(path, kernel_name):
     assert not [o for o in outputs if o.get("output_type") == "error"]
     text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
     assert text.strip(), "a notebook shows its results"
+
+
+def _cells(nb):
+    return [(c.cell_type, c.source.strip()) for c in nb.cells]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_ipynb_in_sync_with_its_jupytext_source(path):
+    """The .ipynb users open in Jupyter holds exactly the cells of the reviewed .py source.
+
+    After editing either one: ``jupytext --sync notebooks/*.py`` (or open the pair in JupyterLab
+    with jupytext installed, which saves both).
+    """
+    ipynb = path.with_suffix(".ipynb")
+    assert ipynb.is_file(), f"missing {ipynb.name}: run jupytext --sync {path.relative_to(ROOT)}"
+    src, nb = jupytext.read(path), jupytext.read(ipynb)
+    assert _cells(nb) == _cells(src), f"{ipynb.name} and {path.name} differ: run jupytext --sync on them"
+    assert nb.metadata.get("jupytext", {}).get("formats") == "ipynb,py:percent"  # paired both ways
+    assert src.metadata.get("jupytext", {}).get("formats") == "ipynb,py:percent"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert not any(c.get("outputs") or c.get("execution_count") for c in code), \
+        f"{ipynb.name} carries outputs; commit it clean (jupytext --sync writes it without outputs)"
+
+
+def test_every_ipynb_has_a_source():
+    orphans = [p.name for p in (ROOT / "notebooks").glob("*.ipynb") if not p.with_suffix(".py").is_file()]
+    assert not orphans
