@@ -65,7 +65,7 @@ def run_ours(X, n_atoms, n_refine, coder="lasso", lam=0.135):
 
     def cb(est, step):
         if step % SNAP_EVERY == 0:
-            snaps.append((est._elapsed, est.components_.copy()))
+            snaps.append((est.state_.elapsed, est.components_.copy()))
 
     t0 = time.perf_counter()
     learn_coder = cs.Homotopy(lam=lam) if coder == "lasso" else cs.OMP(n_nonzero_coefs=K_CODE)

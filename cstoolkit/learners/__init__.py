@@ -7,6 +7,11 @@ a coder *object* — any registered :class:`~cstoolkit.base.Recoverer`, OMP by d
 its sparse-coding step. :mod:`cstoolkit.learners.synthetic` holds the K-SVD paper's synthetic
 experiment (data generation, recovered-atom count).
 
+Every learner is a scikit-learn transformer (``BaseEstimator``/``TransformerMixin``; it passes
+``sklearn.utils.estimator_checks.check_estimator``): ``__init__`` stores, ``fit`` validates,
+fitted state ends in ``_``, and results are scale-invariant (atoms of ``c·X`` equal those of
+``X``). ``tests/test_learner_conformance.py`` holds every registered learner to this.
+
 Row convention (scikit-learn) versus the recoverers' column convention:
 
 =====================================  =====================================

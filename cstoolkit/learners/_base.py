@@ -39,6 +39,7 @@ from typing import ClassVar
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, clone
+from sklearn.utils.metadata_routing import UNUSED
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_array, validate_data
 
@@ -96,6 +97,8 @@ class DictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     #: True when the dictionary update alone can never increase ½‖X − C W‖_F² for the codes of
     #: that iteration (read by the conformance suite, which then checks it every iteration)
     update_decreases_objective: ClassVar[bool] = False
+    # sparse_output is an output option, not metadata: no set_transform_request method
+    __metadata_request__transform = {"sparse_output": UNUSED}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -349,12 +352,13 @@ class DictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         """``fit(X)`` then ``transform(X, **kw)``; returns codes of shape (n_samples, n_atoms)."""
         return self.fit(X).transform(X, **kw)
 
-    def inverse_transform(self, codes):
-        """Reconstruct samples from codes: ``codes @ components_``.
+    def inverse_transform(self, X):
+        """Reconstruct samples from codes: ``X @ components_``.
 
         Parameters
         ----------
-        codes : ndarray or scipy.sparse matrix, shape (n_samples, n_atoms)
+        X : ndarray or scipy.sparse matrix, shape (n_samples, n_atoms)
+            Codes, as returned by ``transform`` (scikit-learn names this argument ``X``).
 
         Returns
         -------
@@ -362,8 +366,7 @@ class DictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         """
         self._check_fitted()
         K = self.components_.shape[0]
-        codes = check_array(codes, accept_sparse=("csr", "csc", "coo"), dtype=[np.float64, np.float32],
-                            input_name="codes")
+        codes = check_array(X, accept_sparse=("csr", "csc", "coo"), dtype=[np.float64, np.float32], input_name="codes")
         if codes.shape[1] != K:
             raise ValueError(f"codes has shape {codes.shape}; expected (n_samples, {K}) (one column per atom).")
         return np.asarray(codes @ self.components_)

@@ -204,7 +204,10 @@ class ApproximateKSVD(KSVD):
 
     The atom update is one power-iteration step (Rubinstein, Zibulevsky & Elad 2008)
     instead of an SVD, which makes an iteration cost about as much as MOD's; see
-    :class:`KSVD` for the objective.
+    :class:`KSVD` for the objective. The step never increases it either: with
+    :math:`a = g^\top E_I w_j \le \|E_I^\top g\|`, the new error
+    :math:`\|E_I\|^2 - \|E_I w\|^2 \le \|E_I\|^2 - \|E_I^\top g\|^2/\|g\|^2` is at most the old
+    :math:`\|E_I\|^2 - 2a + \|g\|^2` because :math:`a^2/\|g\|^2 \ge 2a - \|g\|^2`.
 
     .. math::
 
