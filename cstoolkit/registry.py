@@ -24,6 +24,21 @@ class Registry:
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._classes: dict[str, type] = {}
+        self._loaders: list[Callable[[], None]] = []
+
+    def add_loader(self, loader: Callable[[], None]) -> None:
+        """Fill the registry on first use: ``loader()`` runs once, before the first lookup.
+
+        For classes whose definition needs a heavy import (the dictionary learners derive from
+        scikit-learn's ``BaseEstimator``): their package adds a loader that imports its modules,
+        so that ``import cstoolkit`` stays light and the ``@register`` lines run when a name is
+        first looked up (``get``, ``create``, ``names``, ``in``, ``len``).
+        """
+        self._loaders.append(loader)
+
+    def _load(self) -> None:
+        while self._loaders:
+            self._loaders.pop(0)()
 
     def register(self, name: str) -> Callable[[type], type]:
         """Class decorator: register ``cls`` under ``name`` and set ``cls.name``."""
@@ -43,6 +58,7 @@ class Registry:
         """The class registered as ``name``; unknown names raise ``ValueError`` with suggestions."""
         if isinstance(name, type):
             return name
+        self._load()
         try:
             return self._classes[name]
         except (KeyError, TypeError):
@@ -58,15 +74,18 @@ class Registry:
 
     def names(self) -> list[str]:
         """Sorted registered names."""
+        self._load()
         return sorted(self._classes)
 
     def __contains__(self, name: object) -> bool:
+        self._load()
         return name in self._classes
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
     def __len__(self) -> int:
+        self._load()
         return len(self._classes)
 
 

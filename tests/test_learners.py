@@ -375,3 +375,15 @@ def test_sparse_codes_to_csr_leaves_the_codes_intact():
     CtC, CtX = codes.gram_stats(S.T @ W)
     np.testing.assert_allclose(CtC, S @ S.T, atol=1e-12)
     np.testing.assert_allclose(CtX, S @ S.T @ W, atol=1e-12)
+
+
+def test_learners_load_on_first_lookup_not_at_import():
+    # the learners derive from scikit-learn's estimators; `import cstoolkit` must stay light
+    # (tests/test_core.py), so the registry imports them the first time it is consulted
+    import subprocess
+    import sys
+
+    code = ("import sys, cstoolkit as cs; before = 'sklearn' in sys.modules; K = cs.KSVD; "
+            "print(before, 'sklearn' in sys.modules, K.__module__, cs.make_learner('online').name)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True", "cstoolkit.learners.ksvd", "online"], out

@@ -25,13 +25,23 @@ learner (rows are samples)             recoverer (columns are signals)
 ``learner.as_basis()`` (= ``components_.T``) is the ``basis=`` of ``Recoverer.recover``:
 ``cs.OMP(n_nonzero_coefs=k).recover(A, A @ x, basis=learner.as_basis())``.
 
-Every public module of this package is imported here so that its ``@register_learner``
-lines run; a new learner needs no edit elsewhere.
+Every public module of this package is imported, so that its ``@register_learner`` lines
+run, the first time the learner registry is consulted (``make_learner``,
+``available_learners``, ``cstoolkit.KSVD``) — not at ``import cstoolkit``, because the learners
+derive from scikit-learn's estimators and scikit-learn is a heavy import. A new learner needs
+no edit elsewhere.
 """
 
 import importlib as _importlib
 import pkgutil as _pkgutil
 
-for _mod in _pkgutil.iter_modules(__path__):
-    if not _mod.name.startswith("_"):
-        _importlib.import_module(f"{__name__}.{_mod.name}")
+from ..registry import LEARNERS as _LEARNERS
+
+
+def _import_learner_modules() -> None:
+    for _mod in _pkgutil.iter_modules(__path__):
+        if not _mod.name.startswith("_"):
+            _importlib.import_module(f"{__name__}.{_mod.name}")
+
+
+_LEARNERS.add_loader(_import_learner_modules)
