@@ -134,11 +134,13 @@ class BertEncoder:
         (vocab_size, d_model), ``encoder.layer.{i}.attention.self.query.weight`` (out, in), …).
     tokenizer : tokenizers.Tokenizer or None
     source : str
+    replaced : tuple of str
+        Names of the weights swapped in by :meth:`with_weights` (empty for the original).
     """
 
     config: BertConfig
-    weights: Mapping[str, np.ndarray]
-    tokenizer: object = None
+    weights: Mapping[str, np.ndarray] = field(repr=False)
+    tokenizer: object = field(default=None, repr=False)
     source: str = ""
     replaced: tuple = field(default=())
 

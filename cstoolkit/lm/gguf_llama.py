@@ -176,11 +176,13 @@ class LlamaModel:
     tokenizer : tokenizers.Tokenizer or None
     source : str
         Where the weights came from.
+    replaced : tuple of str
+        Names of the weights swapped in by :meth:`with_weights` (empty for the original).
     """
 
     config: LlamaConfig
-    weights: Mapping[str, np.ndarray]
-    tokenizer: object = None
+    weights: Mapping[str, np.ndarray] = field(repr=False)
+    tokenizer: object = field(default=None, repr=False)
     source: str = ""
     replaced: tuple = field(default=())
 
