@@ -79,3 +79,18 @@ def test_basis_pursuit_recovers_tsaig_donoho_k20_by_n160(tmp_path):
     # and not from far too few measurements: the transition is there
     err96 = [r["mean_error"] for r in res["rows"] if r["n"] == 96][0]
     assert err96 > 1e-3
+
+
+def test_cosamp_sp_beside_omp_and_l1(tmp_path):
+    """Dai–Milenkovic's setting (N = 256, m = 128): ℓ1's 50 % point on ρ(½)·m within ±0.03·m for
+    both amplitude laws; SP above CoSaMP for both; OMP far lower on zero-one signals."""
+    from experiments import cosamp_sp as cp
+
+    res = cp.main(_args(tmp_path))
+    _outputs_written(tmp_path, cp.NAME)
+    k = res["K50"]
+    tol = cp.TOL_RHO * 128
+    for law in cp.LAWS:
+        assert abs(k[f"ℓ1 (exact BP) | {law}"] - rho_l1(0.5) * 128) <= tol, (law, k)
+        assert k[f"SP | {law}"] > k[f"CoSaMP | {law}"] + 2, (law, k)
+    assert k["OMP | ones"] < k["OMP | gaussian"] - 10
