@@ -94,3 +94,21 @@ def test_cosamp_sp_beside_omp_and_l1(tmp_path):
         assert abs(k[f"ℓ1 (exact BP) | {law}"] - rho_l1(0.5) * 128) <= tol, (law, k)
         assert k[f"SP | {law}"] > k[f"CoSaMP | {law}"] + 2, (law, k)
     assert k["OMP | ones"] < k["OMP | gaussian"] - 10
+
+
+def test_niht_fixes_the_iht_step_size_failure(tmp_path):
+    """Blumensath–Davies: IHT with unit step diverges when ‖Φ‖₂ > 1 (unit-norm columns, M = N/2,
+    ‖Φ‖₂ ≈ 2.4) and recovers once Φ is rescaled; NIHT recovers in both, identically (scale
+    invariance), and its 50 % point lies within 15 % of the ℓ1 curve ρ(½)·M."""
+    from experiments import niht
+
+    res = niht.main(_args(tmp_path))
+    _outputs_written(tmp_path, niht.NAME)
+    c = list(niht.CURVES)
+    iht_cols, iht_spec, niht_cols, niht_spec = c
+    assert res["diverged"][iht_cols] >= 0.8 * res["trials"][iht_cols]
+    assert res["diverged"][iht_spec] == 0 == res["diverged"][niht_cols]
+    assert abs(res["K50"][niht_cols] - res["K50"][niht_spec]) <= 1.0
+    assert res["K50"][niht_cols] > res["K50"][iht_spec] + 10
+    assert abs(res["K50"][niht_cols] - rho_l1(0.5) * 128) <= 0.15 * rho_l1(0.5) * 128
+    assert res["trace"][iht_cols]["stop_reason"] == "diverged" and res["trace"][iht_cols]["norm"] > 2
