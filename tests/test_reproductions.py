@@ -112,3 +112,21 @@ def test_niht_fixes_the_iht_step_size_failure(tmp_path):
     assert res["K50"][niht_cols] > res["K50"][iht_spec] + 10
     assert abs(res["K50"][niht_cols] - rho_l1(0.5) * 128) <= 0.15 * rho_l1(0.5) * 128
     assert res["trace"][iht_cols]["stop_reason"] == "diverged" and res["trace"][iht_cols]["norm"] > 2
+
+
+def test_amp_state_evolution_and_phase_transition(tmp_path):
+    """Donoho–Maleki–Montanari: the empirical MSE follows the state evolution (within 25 % over the
+    first 10 iterations at n = 1000, below and above the transition), and AMP's 50 % crossing
+    lies within ±0.04 of ρ(δ) at δ = ¼ and ½."""
+    from experiments import amp_state_evolution as amp
+
+    res = amp.main(_args(tmp_path))
+    _outputs_written(tmp_path, amp.NAME)
+    assert max(res["mse_dev"]) <= amp.TOL_MSE, res["mse_dev"]
+    below, above = res["curves"][0], res["curves"][-1]
+    assert below["se"][-1] < 1e-3 * below["se"][0]  # converges to zero below ρ(δ)
+    assert above["se"][-1] > 0.05 * above["se"][0]  # stalls above it
+    cross = [c for c in res["crossings"] if c["solver"] == "amp"]
+    assert len(cross) == 2
+    for c in cross:
+        assert abs(c["rho_cross"] - rho_l1(c["delta"])) <= amp.TOL_RHO, c
