@@ -496,8 +496,8 @@ def ranked_table(rows, ratios=TABLE_RATIOS) -> list[dict]:
 def draw_table(rows, out: Path, meta: dict | None = None) -> None:
     """Companion figure ``NAME_all.png``: every solver as one row of a colour-coded table.
 
-    Columns: basis × m/n; cell colour: log10 of the median error (viridis, readable in
-    greyscale as lightness); text: the value, "k/B div." when the median is undefined because
+    Columns: basis × m/n; cell colour: the median error on a log scale from 1e-3 (and below)
+    to 2 (viridis, readable in greyscale as lightness); text: the value, "k/B div." when the median is undefined because
     half the sample or more diverged, blank when not run. Rows sorted by mean rank.
     """
     plt = _plotting.setup()
@@ -509,8 +509,9 @@ def draw_table(rows, out: Path, meta: dict | None = None) -> None:
         for j, c in enumerate(cols):
             if c in t["cells"]:
                 M[i, j] = t["cells"][c][0]
-    pos = M[np.isfinite(M) & (M > 0)]
-    norm = LogNorm(vmin=max(pos.min(), 1e-16) if pos.size else 1e-3, vmax=pos.max() if pos.size else 1)
+    # colour resolves the 1e-3 … 2 range where the solvers differ; anything below 1e-3 is "exact"
+    # and takes the darkest colour (the text gives every value)
+    norm = LogNorm(vmin=1e-3, vmax=2.0, clip=True)
     fig, ax = plt.subplots(figsize=(13, 0.32 * len(table) + 2.2))
     cmap = plt.get_cmap("viridis").with_extremes(bad="white")
     im = ax.imshow(np.where(M > 0, M, np.nan), aspect="auto", cmap=cmap, norm=norm, interpolation="nearest")
@@ -532,7 +533,7 @@ def draw_table(rows, out: Path, meta: dict | None = None) -> None:
     sec.set_xticks([nr * i + (nr - 1) / 2 for i in range(nb)],
                    [BASIS_TITLES[cols[nr * i][0]].split("\n")[0] for i in range(nb)], fontsize=8)
     ax.set_xlabel("m / n")
-    fig.colorbar(im, ax=ax, label="median relative error", pad=0.01)
+    fig.colorbar(im, ax=ax, label="median relative error (≤ 1e-3: darkest)", pad=0.01, extend="min")
     r0 = rows[0]
     ax.set_title(f"Every solver on {r0['matrix']} vectors, ranked by mean rank over the columns (best first); "
                  f"'k/B div.': median undefined, k of B vectors diverged", fontsize=9, pad=26)

@@ -130,3 +130,16 @@ def test_amp_state_evolution_and_phase_transition(tmp_path):
     assert len(cross) == 2
     for c in cross:
         assert abs(c["rho_cross"] - rho_l1(c["delta"])) <= amp.TOL_RHO, c
+
+
+def test_online_dictionary_below_batch_at_almost_all_times(tmp_path):
+    """Mairal et al.: on the same patches and coder, the online learner's test objective is at or
+    below the batch learner's on at least 80 % of the common (log) time range, and ends lower."""
+    from experiments import online_dictionary as od
+
+    res = od.main(_args(tmp_path))
+    _outputs_written(tmp_path, od.NAME)
+    assert res["share_below"] >= od.SHARE_BELOW, res["share_below"]
+    assert res["final"]["online"] <= res["final"]["batch"] * 1.005
+    # the objective is the paper's: λ = 1.2/√m with m = 64
+    assert res["lam"] == pytest.approx(0.15)
