@@ -42,6 +42,11 @@ from experiments.embedding_recovery import environment, load_matrix
 logger = logging.getLogger(__name__)
 
 NAME = "compression_tradeoff"
+#: One-line takeaway shown under the figure in the README and the docs.
+TAKEAWAY = (
+    "At equal bytes a learned dictionary with sparse codes stores MiniLM more accurately than keeping the"
+    " largest entries or a truncated SVD (keep-16 0.870, rank-32 0.846, as the anchors)."
+)
 SEED = 20240607
 METHODS = ("keep_largest", "hard_threshold", "svd", "dictionary")
 LABELS = {

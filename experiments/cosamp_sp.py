@@ -29,6 +29,12 @@ from cstoolkit.theory import rho_l1
 from experiments import _common, _plotting, _rates
 
 NAME = "cosamp_sp"
+#: One-line takeaway shown under the figure in the README and the docs.
+TAKEAWAY = (
+    "At N = 256, m = 128 subspace pursuit recovers more than CoSaMP for both amplitude laws and passes ℓ1"
+    " for Gaussian non-zeros; for zero-one signals ℓ1 is best and OMP far behind; ℓ1's 50 % point sits on"
+    " ρ(½)·m = 49.4."
+)
 SEED = 20090301
 SOLVERS = {
     "CoSaMP": dict(solver="cosamp", params=dict(n_nonzero_coefs="K", max_iter=100, tol=1e-10)),
@@ -37,7 +43,7 @@ SOLVERS = {
     "ℓ1 (exact BP)": dict(solver="bp-homotopy", params=dict()),
 }
 LAWS = {"gaussian": "Gaussian non-zeros", "ones": "zero-one signals (non-zeros = 1)"}
-FULL = dict(N=256, m=128, trials=500, Ks=list(range(4, 77, 3)))
+FULL = dict(N=256, m=128, trials=500, Ks=list(range(4, 77, 4)))
 QUICK = dict(N=256, m=128, trials=40, Ks=list(range(10, 71, 6)))
 # CI tolerance on the ℓ1 50 % point: ±0.03·m around ρ(½)·m (the finite-N spread at n ≥ 200)
 TOL_RHO = 0.03

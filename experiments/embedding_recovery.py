@@ -52,6 +52,13 @@ from experiments import _common, _plotting
 logger = logging.getLogger(__name__)
 
 NAME = "embedding_recovery"
+#: One-line takeaway shown under the figure in the README and the docs.
+TAKEAWAY = (
+    "MiniLM vectors are not sparse in any basis tried: ℓ1-type solvers first beat the best 32-term error "
+    "at m/n ≈ 0.62 (PCA, DCT) to 0.75 (learned dictionary) and exact BP / SL0 reach ~0 only at m = n, "
+    "while OMP never reaches the floor (0.85 at m = n in PCA); an exactly 32-sparse x_K is recovered "
+    "exactly from m/n = 0.375 (BP) and 0.5 (OMP)."
+)
 SEED = 20240604
 BASES = ("identity", "pca", "dct", "learned")
 BASIS_TITLES = {

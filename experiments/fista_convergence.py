@@ -33,6 +33,11 @@ from cstoolkit.operators import compose, operator_norm
 from experiments import _common, _plotting
 
 NAME = "fista_convergence"
+#: One-line takeaway shown under the figure in the README and the docs.
+TAKEAWAY = (
+    "On Beck & Teboulle's 256×256 deblurring problem FISTA reaches ISTA's 1000-iteration objective gap "
+    "after a few dozen iterations; both stay under their 1/k and 1/k² bounds."
+)
 SEED = 2009
 FULL = dict(size=256, n_iter=1000, n_ref=8000, sigma_blur=4.0, taps=9, noise=1e-3, lam_bt=2e-5, wavelet="haar")
 # CI: a 128×128 crop (the downsampled image), 300 iterations

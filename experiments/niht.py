@@ -29,6 +29,11 @@ from cstoolkit.experiment import read_csv, write_csv, write_json
 from experiments import _common, _plotting, _rates
 
 NAME = "niht"
+#: One-line takeaway shown under the figure in the README and the docs.
+TAKEAWAY = (
+    "IHT with unit step diverges once ‖Φ‖₂ > 1 (unit-norm columns: ‖Φ‖₂ ≈ 2.4); rescaling Φ makes it "
+    "stable but weak, while NIHT's adaptive step recovers far more, identically at either scale."
+)
 SEED = 20100401
 CURVES = {
     "IHT, μ = 1, unit-norm columns": dict(solver="iht", scaling="columns",

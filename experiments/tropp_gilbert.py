@@ -30,6 +30,11 @@ from cstoolkit.experiment import cell_seed, write_csv, write_json
 from experiments import _common, _plotting
 
 NAME = "tropp_gilbert"
+#: One-line takeaway shown under the figure in the README and the docs.
+TAKEAWAY = (
+    "OMP needs m ≈ 1.53·K·ln d + 11.6 measurements for 95 % recovery of ±1 spikes (paper: 1.5·K·ln d + "
+    "15.4)."
+)
 SEED = 2007
 PAPER_SLOPE, PAPER_INTERCEPT = 1.5, 15.4  # m95 ≈ 1.5·K·ln d + 15.4 (ANCHORS.md, remembered)
 
