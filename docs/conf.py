@@ -118,9 +118,7 @@ def _figures_rst(figures: Path = ROOT / "figures") -> str:
     except ImportError:
         return "No ``experiments`` package found.\n"
     out = []
-    # every experiment module (``redraw`` is the tool that redraws them, not a figure)
-    names = sorted(m.name for m in pkgutil.iter_modules(experiments.__path__)
-                   if not m.name.startswith("_") and m.name != "redraw")
+    names = sorted(m.name for m in pkgutil.iter_modules(experiments.__path__) if not m.name.startswith("_"))
     for name in names:
         title = f"``{name}``"
         out += [title, "-" * len(title), ""]

@@ -87,7 +87,7 @@ def test_ranked_table_puts_diverged_last_and_counts_them():
 @pytest.mark.parametrize("name", ["phase_transition", "tropp_gilbert", "fista_convergence", "ksvd_recovery",
                                   "tsaig_donoho", "compression_tradeoff"])
 def test_committed_figure_redraws_deterministically(tmp_path, name):
-    from experiments import redraw
+    from experiments import _redraw as redraw
 
     redraw.redraw(name, FIG, tmp_path / "a")
     redraw.redraw(name, FIG, tmp_path / "b")

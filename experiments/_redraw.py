@@ -1,7 +1,7 @@
 """Draw committed figures again from the numbers next to them (no recomputation).
 
-    python -m experiments.redraw                 # every figure, figures/ -> figures/
-    python -m experiments.redraw tsaig_donoho --out /tmp/f
+    python -m experiments._redraw                 # every figure, figures/ -> figures/
+    python -m experiments._redraw tsaig_donoho --out /tmp/f
 
 Each experiment module's ``redraw(src, out)`` reads ``src/<name>.csv`` / ``.json`` and calls
 the same ``draw`` the experiment uses, so a figure is a pure function of its numbers.
@@ -17,7 +17,8 @@ from experiments._common import ROOT
 
 #: experiments whose committed figure can be drawn from its committed numbers
 FIGURES = ("embedding_recovery", "compression_tradeoff", "phase_transition", "tropp_gilbert",
-           "fista_convergence", "ksvd_recovery", "tsaig_donoho")
+           "fista_convergence", "ksvd_recovery", "tsaig_donoho", "cosamp_sp", "niht", "amp_state_evolution",
+           "online_dictionary")
 
 
 def redraw(name: str, src: Path = ROOT / "figures", out: Path = ROOT / "figures") -> None:
