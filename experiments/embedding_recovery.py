@@ -102,8 +102,9 @@ SLOW = ("bp", "bpdn", "bp-lp", "admm-bp", "admm-bpdn", "admm-lasso", "homotopy",
 # One representative per family in the main figure (every solver: the companion figure).
 REPRESENTATIVES = {"greedy": "omp", "l1": "lasso", "bp": "bp-homotopy", "beyond-l1": "sl0",
                    "structured": "group-lasso"}
-# Not run by default (select with --solvers). Empty: every registered solver is tried.
-SKIP: tuple = ()
+# Not run by default (select with --solvers): total variation is a model for piecewise-constant
+# signals and images, not for coefficient vectors in a basis.
+SKIP: tuple = ("tv",)
 # Per-solver settings on top of SOLVER_RULES (iteration caps sized for the time budget).
 OVERRIDES = {
     "omp": dict(),

@@ -51,8 +51,9 @@ L1 = "l1"  # the exact ℓ1 reference (homotopy basis pursuit)
 #   iterations) and group-lasso (groups of one: the Lasso by ADMM, 12–16 s per cell);
 # - ista (tens of thousands of iterations per cell); irls (50–100 s per cell of 40 signals at its
 #   own convergence); block-omp (OMP with blocks of one).
+# - tv: total variation is the model of piecewise-constant signals, not of sparse ones.
 EXCLUDE = ("bp", "bpdn", "bp-lp", "bp-homotopy", "admm-bp", "admm-bpdn", "admm-lasso", "homotopy", "lasso",
-           "group-lasso", "ista", "irls", "block-omp")
+           "group-lasso", "ista", "irls", "block-omp", "tv")
 # Budgets that are part of the algorithm (Maleki–Donoho's tuned presets) or that keep the diagram
 # affordable (FISTA at λ = 1e-4 needs up to 20,000 iterations above the curve: 29 s per cell).
 # Solvers listed here are drawn apart as budget-limited.
