@@ -18,7 +18,7 @@ from experiments._common import ROOT
 #: experiments whose committed figure can be drawn from its committed numbers
 FIGURES = ("embedding_recovery", "compression_tradeoff", "phase_transition", "tropp_gilbert",
            "fista_convergence", "ksvd_recovery", "tsaig_donoho", "cosamp_sp", "niht", "amp_state_evolution",
-           "online_dictionary")
+           "online_dictionary", "candes_romberg_tao")
 
 
 def redraw(name: str, src: Path = ROOT / "figures", out: Path = ROOT / "figures") -> None:
