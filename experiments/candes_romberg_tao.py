@@ -37,6 +37,12 @@ from cstoolkit.theory import rho_l1
 from experiments import _common, _plotting
 
 NAME = "candes_romberg_tao"
+#: One-line takeaway shown under the figure in the README and the docs.
+TAKEAWAY = (
+    "From 22 radial Fourier lines (10 % of the coefficients) TV minimisation returns the Shepp–Logan "
+    "phantom (error 5e-3 after 10,000 primal–dual iterations, still falling) where zero-filling leaves "
+    "0.49; 1-D spike trains follow the ℓ1 curve ρ(δ) for the partial Fourier ensemble."
+)
 SEED = 2006
 FULL = dict(N=512, Ms=[32, 64, 96], Ks=list(range(4, 61, 4)), trials=100, size=256, n_lines=22, tv_iter=10000,
             tv_tol=1e-8)
@@ -126,7 +132,8 @@ def draw(rows, ph, summ, cfg, out):
             ax.text(0.64, 0.02, f"{cfg['n_lines']} lines\n{100 * ph['fraction']:.1f} %", transform=ax.transAxes,
                     ha="right", va="bottom", fontsize=7, color="white")
     fig.suptitle(f"Candès–Romberg–Tao: exact recovery from incomplete Fourier information "
-                 f"({cfg['size']}×{cfg['size']} phantom, TV by Chambolle–Pock, {ph['tv_iter']} iterations)", fontsize=11)
+                 f"({cfg['size']}×{cfg['size']} phantom, TV by Chambolle–Pock: {ph['tv_iter']} iterations, "
+                 f"{'stopped at its budget' if ph['tv_stop'] == 'max_iter' else 'converged'})", fontsize=11)
     fig.tight_layout()
     _common.save_figure(fig, out, NAME)
 
