@@ -138,9 +138,14 @@ def draw(rows, ph, summ, cfg, out):
     _common.save_figure(fig, out, NAME)
 
 
+IMAGES = ("tv_image", "min_energy_image")
+
+
 def redraw(src, out):
     meta = json.loads((Path(src) / f"{NAME}.json").read_text())
-    draw(read_csv(Path(src) / f"{NAME}.csv"), meta["phantom"], meta, meta["config"], out)
+    with np.load(Path(src) / f"{NAME}_images.npz") as z:
+        ph = {**meta["phantom"], **{k: z[k] for k in IMAGES}}
+    draw(read_csv(Path(src) / f"{NAME}.csv"), ph, meta, meta["config"], out)
 
 
 def main(argv=None):
@@ -158,7 +163,12 @@ def main(argv=None):
                 tv_seconds=ph["tv_seconds"], fraction=ph["fraction"])
     out = Path(args.out)
     write_csv(out / f"{NAME}.csv", spikes, ["N", "M", "K", "rows", "trials", "successes", "seconds", "seed"])
-    write_json(out / f"{NAME}.json", dict(config={**cfg, "quick": args.quick, "seed": SEED}, phantom=ph,
+    # the two reconstructed images go to a compressed .npz next to the JSON (float32, lossless
+    # for the figure), the JSON keeps the numbers
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out / f"{NAME}_images.npz", **{k: np.asarray(ph[k], dtype=np.float32) for k in IMAGES})
+    write_json(out / f"{NAME}.json", dict(config={**cfg, "quick": args.quick, "seed": SEED},
+                                          phantom={k: v for k, v in ph.items() if k not in IMAGES},
                                           wall_seconds=sec, **summ))
     draw(spikes, ph, summ, cfg, out)
     return dict(rows=spikes, phantom=ph, wall_seconds=sec, **summ)
