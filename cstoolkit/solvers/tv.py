@@ -81,7 +81,8 @@ class TVMinimization(Recoverer):
     over-relaxation, with τσ‖∇‖² < 1. The projection is ``x − Aᵀ(Ax − y)`` when the operator
     has orthonormal rows (``A.orthonormal_rows``, e.g.
     :class:`cstoolkit.imaging.FourierSampling2D`), uses a QR factorisation of ``Aᵀ`` for an
-    explicit matrix, and conjugate gradients on ``AAᵀ`` otherwise. Started from the
+    explicit matrix or a small operator (n ≤ 2048, formed once), and conjugate gradients on
+    ``AAᵀ`` otherwise. Started from the
     minimum-energy solution ``Aᵀ(AAᵀ)⁻¹y``. A 1-D ``shape`` (the default) is TV of a signal:
     ℓ1 of its differences — piecewise-constant signals are its sparse ones.
 
@@ -126,6 +127,10 @@ class TVMinimization(Recoverer):
                 return X - A.rmatmat(A.matmat(X) - Y)
             return project
         M = explicit_matrix(A)
+        if M is None and A.shape[1] <= 2048:
+            # a small operator without orthonormal rows: n products once, then the QR projection
+            # (conjugate gradients inside every iteration would cost far more)
+            M = A.matmat(np.eye(A.shape[1], dtype=Y.dtype))
         if M is not None and A.shape[0] <= 4096:
             M = M.toarray() if hasattr(M, "toarray") else np.asarray(M)
             Q, R = np.linalg.qr(M.T)  # Aᵀ = QR, A = RᵀQᵀ
