@@ -41,9 +41,11 @@ def _jsonable(obj: Any):
     if isinstance(obj, np.ndarray):
         return _jsonable(obj.tolist())
     if isinstance(obj, np.generic):
-        return obj.item()
+        return _jsonable(obj.item())
     if isinstance(obj, float) and not np.isfinite(obj):
-        return None if np.isnan(obj) else (1e308 if obj > 0 else -1e308)
+        # JSON has no NaN/Inf: a missing or diverged value is null (an empty CSV cell), never
+        # a stand-in number that a reader could average; the study's count columns say how many.
+        return None
     return obj
 
 

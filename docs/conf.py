@@ -28,7 +28,22 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.mathjax",
     "numpydoc",
+    "sphinx_gallery.gen_gallery",
 ]
+
+# Example gallery: docs/examples/plot_*.py are executed at every build (each draws its figure);
+# a failing example fails the build.
+sphinx_gallery_conf = {
+    "examples_dirs": "examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "abort_on_example_error": True,
+    "download_all_examples": False,
+    "reset_modules": ("matplotlib",),
+    "matplotlib_animations": False,
+    "show_memory": False,
+    "remove_config_comments": True,
+}
 
 # numpydoc: render the sections, but do not build member tables (autodoc lists members)
 # and do not turn every type word into a cross-reference that may not resolve.
@@ -43,7 +58,7 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "none"  # types are written in the docstrings (numpydoc style)
 autodoc_inherit_docstrings = True
 
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "examples/GALLERY_HEADER.rst"]
 # keep "--quick" and "--n-jobs" as typed (no en dashes): docstrings quote command lines
 smartquotes_action = "qe"
 html_theme = "alabaster"
@@ -109,6 +124,9 @@ def _figures_rst(figures: Path = ROOT / "figures") -> str:
         out += [title, "-" * len(title), ""]
         out += [f".. automodule:: experiments.{name}", "   :no-members:", ""]
         out += ["Reproduce with::", "", f"    cstoolkit run {name}            # or --quick for the CI size", ""]
+        takeaway = getattr(importlib.import_module(f"experiments.{name}"), "TAKEAWAY", "")
+        if takeaway:
+            out += [f"**Takeaway:** {takeaway}", ""]
         png, js, csv = (figures / f"{name}.{ext}" for ext in ("png", "json", "csv"))
         if png.is_file():
             out += [f".. image:: ../figures/{name}.png", f"   :alt: {name}", "   :width: 90%", ""]

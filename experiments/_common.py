@@ -225,11 +225,7 @@ def run_record(args) -> dict:
 
 
 def save_figure(fig, out: Path, name: str) -> None:
-    """Write ``out/name.png`` and ``out/name.svg`` and close the figure."""
-    import matplotlib.pyplot as plt
+    """Write ``out/name.png`` and ``out/name.svg`` (deterministic bytes) and close the figure."""
+    from experiments import _plotting
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out / f"{name}.png", dpi=110)
-    fig.savefig(out / f"{name}.svg")
-    plt.close(fig)
+    _plotting.save(fig, out, name)

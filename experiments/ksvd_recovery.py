@@ -24,9 +24,14 @@ import numpy as np
 import cstoolkit as cs
 from cstoolkit.experiment import cell_seed, write_csv, write_json
 from cstoolkit.learners.synthetic import count_recovered_atoms, make_ksvd_synthetic
-from experiments import _common
+from experiments import _common, _plotting
 
 NAME = "ksvd_recovery"
+#: One-line takeaway shown under the figure in the README and the docs.
+TAKEAWAY = (
+    "K-SVD finds 91/96/94/94 % of the generating atoms at 10/20/30 dB and without noise (paper ≈ "
+    "90/95/96/96 %), MOD a few points less."
+)
 SEED = 2006
 NOISE = [10.0, 20.0, 30.0, None]  # SNR in dB; None = noiseless
 PAPER = {"ksvd": {10.0: 90, 20.0: 95, 30.0: 96, None: 96}, "mod": {10.0: 87, 20.0: 89, 30.0: 90, None: 89}}
@@ -76,15 +81,16 @@ def summary(rows, cfg):
 
 
 def draw(summ, out):
-    import matplotlib.pyplot as plt
-
+    """% of atoms found per iteration, one panel per noise level, the paper's values dotted."""
+    plt = _plotting.setup()
     snrs = sorted({s["snr_db"] for s in summ}, key=lambda v: np.inf if v is None else v)
     fig, axes = plt.subplots(1, len(snrs), figsize=(3.6 * len(snrs), 3.8), sharey=True, squeeze=False)
     for ax, snr in zip(axes[0], snrs):
-        for s, c in zip([s for s in summ if s["snr_db"] == snr], ("C0", "C1", "C2")):
+        for i, s in enumerate(sorted((s for s in summ if s["snr_db"] == snr), key=lambda s: s["learner"])):
+            st = _plotting.style(i + 5)
             it = np.arange(1, len(s["curve"]) + 1)
-            ax.plot(it, s["curve"], color=c, label=f"{s['learner'].upper()} ({s['percent_found']:.0f}%)")
-            ax.axhline(s["paper_percent"], color=c, ls=":", lw=1)
+            ax.plot(it, s["curve"], color=st["color"], ls=st["ls"], label=f"{s['learner'].upper()} ({s['percent_found']:.0f}%)")
+            ax.axhline(s["paper_percent"], color=st["color"], ls=":", lw=1)
         ax.set(title=f"{'no noise' if snr is None else f'{snr:g} dB'}", xlabel="iteration", ylim=(0, 100))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
@@ -93,6 +99,16 @@ def draw(summ, out):
                  "dotted: paper Fig. 3 after 80 it.)", fontsize=10)
     fig.tight_layout()
     _common.save_figure(fig, out, NAME)
+
+
+def redraw(src, out):
+    """Draw the committed figure again from ``src/NAME.json`` (summary and per-iteration curves)."""
+    import json
+    from pathlib import Path
+
+    meta = json.loads((Path(src) / f"{NAME}.json").read_text())
+    summ = [dict(s, curve=meta["curves"][f"{s['learner']}@{s['snr_db']}"]) for s in meta["summary"]]
+    draw(summ, out)
 
 
 def main(argv=None):

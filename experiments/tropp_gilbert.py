@@ -20,14 +20,21 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from pathlib import Path
+
 import numpy as np
 
 import cstoolkit as cs
 from cstoolkit import phase
 from cstoolkit.experiment import cell_seed, write_csv, write_json
-from experiments import _common
+from experiments import _common, _plotting
 
 NAME = "tropp_gilbert"
+#: One-line takeaway shown under the figure in the README and the docs.
+TAKEAWAY = (
+    "OMP needs m ≈ 1.53·K·ln d + 11.6 measurements for 95 % recovery of ±1 spikes (paper: 1.5·K·ln d + "
+    "15.4)."
+)
 SEED = 2007
 PAPER_SLOPE, PAPER_INTERCEPT = 1.5, 15.4  # m95 ≈ 1.5·K·ln d + 15.4 (ANCHORS.md, remembered)
 
@@ -96,30 +103,45 @@ def fit_line(tab, d):
 
 
 def draw(rows, tab, line, out):
-    import matplotlib.pyplot as plt
-
-    d = rows[0]["d"]
+    """T&G Fig. 1 (% recovered against m per K) and Fig. 3 (m for 95 % against K)."""
+    plt = _plotting.setup()
+    rows = _plotting.sorted_rows(rows, ("K", "m"))
+    d = int(rows[0]["d"])
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.8))
-    for K in sorted({r["K"] for r in rows}):
-        rs = sorted([r for r in rows if r["K"] == K], key=lambda r: r["m"])
-        ax1.plot([r["m"] for r in rs], [100 * r["successes"] / r["trials"] for r in rs], ".-", label=f"K = {K}")
+    for i, K in enumerate(sorted({r["K"] for r in rows})):
+        rs = [r for r in rows if r["K"] == K]
+        st = _plotting.style(i)
+        ax1.plot([r["m"] for r in rs], [100 * r["successes"] / r["trials"] for r in rs], color=st["color"],
+                 ls=st["ls"], marker=st["marker"], ms=4, label=f"K = {int(K)}")
     ax1.axhline(95, color="gray", ls=":", lw=1)
     ax1.set(xlabel="number of measurements m", ylabel="% of signals recovered",
-            title=f"OMP, d = {d}, Gaussian Φ, {rows[0]['trials']} trials/point (T&G Fig. 1)", ylim=(-2, 102))
+            title=f"OMP, d = {d}, Gaussian Φ, {int(rows[0]['trials'])} trials/point (T&G Fig. 1)", ylim=(-2, 102))
     ax1.legend()
-    Ks = np.array([r["K"] for r in tab])
+    Ks = np.array([r["K"] for r in tab], dtype=float)
     kk = np.linspace(0, Ks.max() * 1.1, 50)
-    ax2.plot(Ks, [r["m95"] for r in tab], "ko", label="measured m for 95% (logistic fit)")
+    m95 = np.array([_plotting.finite_or_nan(r["m95"]) for r in tab])
+    ax2.plot(Ks, m95, "ko", label="measured m for 95% (logistic fit)")
     a, b = line
     if np.isfinite(a):
-        ax2.plot(kk, a * kk * np.log(d) + b, "b-", label=f"fit: m = {a:.2f}·K·ln d + {b:.1f}")
-    ax2.plot(kk, paper_m95(kk, d), "r--", label="paper: m ≈ 1.5·K·ln d + 15.4")
+        ax2.plot(kk, a * kk * np.log(d) + b, "-", color=_plotting.OKABE_ITO[5], label=f"fit: m = {a:.2f}·K·ln d + {b:.1f}")
+    ax2.plot(kk, paper_m95(kk, d), "--", color=_plotting.OKABE_ITO[6], label="paper: m ≈ 1.5·K·ln d + 15.4")
     ax2.set(xlabel="sparsity K", ylabel="m for 95% success", title="T&G Fig. 3")
     ax2.legend()
     for a_ in (ax1, ax2):
         a_.grid(alpha=0.3)
     fig.tight_layout()
     _common.save_figure(fig, out, NAME)
+
+
+def redraw(src, out):
+    """Draw the committed figure again from ``src/NAME.csv`` and ``.json``."""
+    import json
+
+    from cstoolkit.experiment import read_csv
+
+    meta = json.loads((Path(src) / f"{NAME}.json").read_text())
+    line = (_plotting.finite_or_nan(meta["fitted_line"]["slope"]), _plotting.finite_or_nan(meta["fitted_line"]["intercept"]))
+    draw(read_csv(Path(src) / f"{NAME}.csv"), meta["m95"], line, out)
 
 
 def main(argv=None):

@@ -106,3 +106,14 @@ def test_sphinx_build_warning_free_and_complete(html):
     for page in ("distributed", "adding_a_solver", "cli", "notebooks"):
         assert (html / f"{page}.html").is_file()
     assert "dask scheduler" in (html / "distributed.html").read_text()
+
+
+def test_gallery_examples_run_and_draw(html):
+    """Every docs/examples/plot_*.py is executed by sphinx-gallery and leaves its figure."""
+    examples = sorted(p.stem for p in (DOCS / "examples").glob("plot_*.py"))
+    assert len(examples) >= 4
+    for name in examples:
+        page = html / "auto_examples" / f"{name}.html"
+        assert page.is_file(), name
+        assert (html / "_images" / f"sphx_glr_{name}_001.png").is_file(), name
+    assert "Example gallery" in (html / "auto_examples" / "index.html").read_text()
