@@ -68,8 +68,8 @@ TABLES = {"smollm2": "token_embd.weight", "minilm": "embeddings.word_embeddings.
 
 FULL = dict(models=("smollm2", "minilm"),
             budgets={"smollm2": [144, 324, 612, 1152], "minilm": [96, 216, 408, 768]},
-            window=512, n_tokens=2048, n_sentences=512, variants=("tied", "input_only"),
-            dict_atoms=1024, dict_train_rows=8000, dict_k=16, dict_params=dict(batch_size=256, max_iter=2),
+            window=512, n_tokens=1024, n_sentences=512, variants=("tied", "input_only"),
+            dict_atoms=512, dict_train_rows=8000, dict_k=16, dict_params=dict(batch_size=256, max_iter=2),
             # OMP with k ~ 280 atoms per row over 49152 rows costs ~ 1 TFLOP: the dictionary stops at 612 B/row
             dict_max_bytes_per_row={"smollm2": 612, "minilm": 408})
 # CI: one budget per model, 128 tokens, the tied variant only, a small dictionary
@@ -268,9 +268,10 @@ def draw(flat: list[dict], out: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     ok = [r for r in flat if r.get("ok")]
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
+    fig, axes = plt.subplots(2, 3, figsize=(15, 9.5))
     panels = [("smollm2", "kld_mean", "mean KLD (nats)", "log"), ("smollm2", "ppl_ratio", "PPL ratio", "log"),
               ("smollm2", "same_top", "same top token", "linear"), ("minilm", "cosine", "sentence-embedding cosine",
                                                                       "linear"),
@@ -285,11 +286,15 @@ def draw(flat: list[dict], out: Path) -> None:
                 if not pts:
                     continue
                 x = [r["bytes_per_row"] for r in pts]
-                y = [max(r[key] - (1 if key == "ppl_ratio" else 0), 1e-6) if yscale == "log" else r[key] for r in pts]
+                # log panels: values below 1e-5 (Q8_0 re-quantising a Q8_0 table) drawn at the floor
+                y = [max(r[key] - (1 if key == "ppl_ratio" else 0), 1e-5) if yscale == "log" else r[key] for r in pts]
                 lab = f"{LABELS[m]}{' (input only)' if v == 'input_only' else ''}"
                 ax.plot(x, y, ls, marker="*" if m in QUANT else "o", color=colors[m], ms=8 if m in QUANT else 4,
                         label=lab)
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        ax.tick_params(axis="x", which="minor", labelsize=7)
         ax.set_yscale(yscale)
         ax.set_xlabel("bytes per row (log)")
         ax.set_ylabel(label if key != "ppl_ratio" else "PPL ratio − 1 (log)")
@@ -297,11 +302,11 @@ def draw(flat: list[dict], out: Path) -> None:
         ax.grid(alpha=0.3, which="both")
     axes[0, 0].axhline(THRESHOLDS["kld_mean"], color="gray", lw=0.8, ls=":")
     axes[0, 2].axhline(THRESHOLDS["same_top"], color="gray", lw=0.8, ls=":")
-    axes[0, 0].legend(fontsize=7, loc="upper right")
-    axes[1, 0].legend(fontsize=7, loc="lower right")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=8, frameon=False)
     fig.suptitle("Compressing the token-embedding table: what the model notices (solid: tied head compressed too; "
                  "dashed: input side only)", fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     _common.save_figure(fig, out, NAME)
 
 
