@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import Interval, Options
-from ..base import Recoverer
+from .._certificates import gap_rounding, safe_col_norms
+from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..operators import operator_norm
 from ..registry import register
 from ._l1 import L1_CONSTRAINTS, duality_gap, l1_objective, lam_vector, soft
@@ -13,11 +14,14 @@ from ._l1 import L1_CONSTRAINTS, duality_gap, l1_objective, lam_vector, soft
 __all__ = ["ISTA", "FISTA"]
 
 
-class _ProximalGradient(Recoverer):
+class _ProximalGradient(IterativeRecoverer):
     """Common loop state of ISTA/FISTA: iterate X, cached A X, step size(s) 1/L."""
 
     supports_complex = True
     objective_kind = "lasso"
+    _param_units = {"lam": "lam"}
+    _certificate_param = "tol"
+    _precision_params = ("tol",)
 
     _parameter_constraints = {
         **L1_CONSTRAINTS,
@@ -71,7 +75,10 @@ class _ProximalGradient(Recoverer):
         R = st["AX"] - st["Y"]
         primal, gap = duality_gap(R, st["A"].rmatmat(R), st["X"], st["Y"], st["lam"])
         st["gap"] = gap
-        return bool(np.all(gap <= self.tol * np.maximum(primal, np.finfo(float).tiny)))
+        if "gap_floor" not in st:
+            st["ynorm"] = safe_col_norms(st["Y"])
+        floor = gap_rounding(st["ynorm"], np.sum(np.abs(st["X"]), axis=0), st["Y"].shape[0], st["Y"].dtype)
+        return bool(np.all(gap - floor <= self.tol * np.maximum(primal, np.finfo(float).tiny)))
 
     def _monitor(self, st):
         return l1_objective(st["AX"] - st["Y"], st["X"], st["lam"])
