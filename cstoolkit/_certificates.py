@@ -7,7 +7,7 @@ One home for the checks every recoverer's result goes through (:meth:`Recoverer.
 * ``"bpdn"`` (``‖Ax − y‖ ≤ ε``): the relative excess ``max(‖Ax − y‖ − ε, 0) / ‖y‖``;
 * ``"lasso"`` (½‖Ax − y‖² + λ‖x‖₁): the relative duality gap ``(gap − δ)₊ / F(x)``
   with the dual point θ = −s·r, ``s = min(1, λ/‖Aᴴr‖∞)`` (so ``‖Aᴴθ‖∞ ≤ λ``); ``gap ≥ F(x) − F*``
-  and δ = :func:`gap_rounding` is the rounding error of a gap computed from ``r = Ax − y``.
+  and δ the rounding error of a gap computed from ``r = Ax − y`` (:func:`lasso_gap`).
 
 Also the overflow-safe column norms and the power-of-two scale factors the base class uses to
 normalise every problem (scaling by a power of two is exact in binary floating point).
@@ -52,7 +52,8 @@ def pow2(value: float) -> float:
     return float(2.0 ** np.round(np.log2(value)))
 
 
-def lasso_gap(R, AtR, X, lam, *, rn=None, l1=None):
+def lasso_gap(R, AtR, X, lam, *, rn=None, l1=None, ynorm=None, with_rounding=False, x_dtype=None,
+              group_size=1, positive=False):
     """Lasso objective and duality gap per column, without cancellation.
 
     Parameters
@@ -65,10 +66,22 @@ def lasso_gap(R, AtR, X, lam, *, rn=None, l1=None):
     lam : ndarray (B,)
     rn, l1 : ndarray (B,), optional
         ‖R‖ and ‖X‖₁ when already known.
+    ynorm : ndarray (B,), optional
+        ‖y‖ (needed with ``with_rounding``).
+    with_rounding : bool, default=False
+        Also return the rounding error of the computed gap.
+    x_dtype : dtype, optional
+        Precision in which x was computed (default: that of ``R``).
+    group_size : int, default=1
+        Contiguous groups of this size: the penalty is λΣ_g‖x_g‖₂ (1: the ℓ1 norm).
+    positive : bool, default=False
+        The constraint x ≥ 0: the dual constraint is one-sided, ``−(Aᴴθ)_g ≤ λ``.
 
     Returns
     -------
     primal, gap : ndarray (B,), float64
+    rounding : ndarray (B,), float64
+        Only with ``with_rounding=True``: ``32·eps·√m·(‖y‖(‖R‖ + s(‖y‖ + ‖R‖)) + s‖R‖‖X‖₁)``.
 
     Notes
     -----
@@ -77,31 +90,56 @@ def lasso_gap(R, AtR, X, lam, *, rn=None, l1=None):
     ``gap = F − D = ½(1 − s)²‖R‖² + λ‖X‖₁ + s·Re⟨AᴴR, X⟩``: no term of size ‖y‖² cancels.
     """
     rn = safe_col_norms(R) if rn is None else rn
-    l1 = np.sum(np.abs(X), axis=0, dtype=np.float64) if l1 is None else l1
     lam = np.asarray(lam, dtype=np.float64)
-    cmax = np.max(np.abs(AtR), axis=0).astype(np.float64) if AtR.shape[0] else np.zeros(R.shape[1])
+    g = int(group_size)
+    if g == 1:
+        l1 = np.sum(np.abs(X), axis=0, dtype=np.float64) if l1 is None else l1
+        G = np.maximum(-np.real(AtR), 0) if positive else np.abs(AtR)
+        cmax = np.max(G, axis=0).astype(np.float64) if AtR.shape[0] else np.zeros(R.shape[1])
+    else:  # group norms: penalty Σ_g ‖x_g‖, dual norm max_g ‖(Aᴴr)_g‖
+        def _gn(V):
+            V = np.asarray(V, dtype=np.complex128 if np.iscomplexobj(V) else np.float64)
+            return np.sqrt(np.sum(np.abs(V.reshape(V.shape[0] // g, g, -1)) ** 2, axis=1))
+        l1 = np.sum(_gn(X), axis=0)
+        cmax = np.max(_gn(np.maximum(-np.real(AtR), 0) if positive else AtR), axis=0)
     s = np.where(cmax > lam, lam / np.where(cmax > 0, cmax, 1.0), 1.0)
     wide = np.complex128 if np.iscomplexobj(AtR) or np.iscomplexobj(X) else np.float64
     inner = np.real(np.sum(np.conj(AtR.astype(wide)) * X.astype(wide), axis=0))
     primal = 0.5 * rn**2 + lam * l1
     gap = np.maximum(0.5 * (1 - s) ** 2 * rn**2 + lam * l1 + s * inner, 0.0)
-    return primal, gap
-
-
-def gap_rounding(ynorm, l1, m: int, dtype) -> np.ndarray:
-    """Rounding error of a Lasso gap computed from ``r = Ax − y`` in ``dtype``.
-
-    ``r`` is known to about ``eps·√m·‖y‖``; that error enters the gap through ½‖r‖², ⟨r, y⟩
-    and ⟨Aᴴr, x⟩ (columns of unit scale, as the base class normalises them), hence the bound
-    ``8·eps·√m·‖y‖·(‖y‖ + ‖x‖₁)``. It dominates when F(x) is itself at rounding level (a
-    vanishing λ and an exact fit, as AMP's noiseless fixed point).
-    """
-    eps = np.finfo(np.dtype(dtype)).eps
+    if not with_rounding:
+        return primal, gap
+    # r = Ax − y is known to δr ≈ eps·√m·‖y‖ (unit-scale columns, as the base class normalises
+    # them); it enters the gap through ½(1−s)²‖r‖² (≈ ‖r‖·δr) and s⟨Aᴴr, x⟩ = s⟨r, Ax⟩
+    # (≈ s·‖Ax‖·δr, plus the rounding of Aᴴr itself, s·eps·√m·‖r‖·‖x‖₁). It dominates when
+    # F(x) is itself at rounding level (a vanishing λ and an exact fit, as AMP's noiseless
+    # fixed point); 32 is the safety factor measured on such fixed points.
+    # An x stored in single precision is itself rounded: δx ≈ eps_x·‖x‖ moves the dual point
+    # by A·δx, a first-order change of the gap of about eps_x·√m·‖y‖·‖x‖ (the optimum rounded
+    # to float32 has that gap).
+    eps = np.finfo(R.dtype).eps
+    eps_x = np.finfo(x_dtype).eps if x_dtype is not None else eps
     yn = np.asarray(ynorm, dtype=np.float64)
-    return 8 * eps * np.sqrt(m) * yn * (yn + np.asarray(l1, dtype=np.float64))
+    sq = np.sqrt(R.shape[0])
+    rounding = 32 * eps * sq * (yn * (rn + s * (yn + rn)) + s * rn * l1)
+    rounding = rounding + 8 * eps_x * sq * yn * np.linalg.norm(np.asarray(X, dtype=wide), axis=0)
+    return primal, gap, rounding
 
 
-def certificate(kind: str, A, coef: np.ndarray, Y: np.ndarray, *, lam=None, epsilon: float = 0.0):
+def _widened(A, coef, Y):
+    """Single-precision problems with an explicit matrix are certified in double precision:
+    the certificate then judges the returned x on the data as given, not float32 rounding."""
+    from .operators import MatrixOperator, explicit_matrix
+
+    mat = explicit_matrix(A)
+    if mat is None or mat.dtype not in (np.float32, np.complex64):
+        return A, coef, Y
+    wide = np.complex128 if mat.dtype.kind == "c" or np.iscomplexobj(Y) else np.float64
+    return MatrixOperator(mat.astype(wide)), np.asarray(coef, dtype=wide), np.asarray(Y, dtype=wide)
+
+
+def certificate(kind: str, A, coef: np.ndarray, Y: np.ndarray, *, lam=None, epsilon: float = 0.0,
+                structure=(1, False)):
     """Certificate value per signal, plus the residual norm, ½‖r‖² + λ‖x‖₁ and ‖x‖₁.
 
     Parameters
@@ -114,6 +152,8 @@ def certificate(kind: str, A, coef: np.ndarray, Y: np.ndarray, *, lam=None, epsi
         λ per signal (``"lasso"`` only).
     epsilon : float, default=0.0
         Noise level ε (``"bpdn"`` only).
+    structure : (int, bool), default=(1, False)
+        Group size and nonnegativity of the ℓ1-type penalty (``"lasso"`` only).
 
     Returns
     -------
@@ -122,6 +162,8 @@ def certificate(kind: str, A, coef: np.ndarray, Y: np.ndarray, *, lam=None, epsi
     residual_norm, objective, l1_norm : ndarray (B,)
         ‖Ax − y‖, the documented objective (λ = 0 unless ``"lasso"``) and ‖x‖₁, float64.
     """
+    x_dtype = np.asarray(coef).dtype
+    A, coef, Y = _widened(A, coef, Y)
     R = np.asarray(A.matmat(coef)) - Y
     rn = safe_col_norms(R)
     yn = safe_col_norms(Y)
@@ -129,8 +171,10 @@ def certificate(kind: str, A, coef: np.ndarray, Y: np.ndarray, *, lam=None, epsi
     denom = np.where(yn > 0, yn, 1.0)
     if kind == "lasso":
         lam = np.zeros(Y.shape[1]) if lam is None else np.asarray(lam, dtype=np.float64)
-        obj, gap = lasso_gap(R, np.asarray(A.rmatmat(R)), coef, lam, rn=rn, l1=l1)
-        rounding = gap_rounding(yn, l1, Y.shape[0], Y.dtype)
+        g, positive = structure
+        obj, gap, rounding = lasso_gap(R, np.asarray(A.rmatmat(R)), coef, lam, rn=rn, l1=None if g > 1 else l1,
+                                       ynorm=yn, with_rounding=True, x_dtype=x_dtype, group_size=g,
+                                       positive=positive)
         cert = np.maximum(gap - rounding, 0.0) / np.maximum(obj, np.finfo(float).tiny)
         return cert, rn, obj, l1
     if kind == "bpdn":

@@ -68,8 +68,9 @@ class RecoveryResult:
             the certificate recomputed from the returned x is within ``tol`` (the only status
             that counts as success);
         ``"sparsity"``
-            a greedy solver took its k atoms but does not fit y to ``tol`` (noisy y, k too
-            small, or a failed recovery) — a k-sparse fit, not a claim of success;
+            a k-sparse solver (OMP's k atoms, an IHT/HTP/CoSaMP fixed point) stopped by its own
+            rule but does not fit y to ``tol`` (noisy y, k too small, or a failed recovery) — a
+            k-sparse fit, not a claim of success;
         ``"stalled"``
             the solver's own stopping test fired (small step, residual no longer decreasing,
             repeated support, collinear atom) but the certificate is not met;
@@ -285,12 +286,18 @@ class Recoverer(ParamsMixin, abc.ABC):
     #: whether ``x0`` (a warm start) is used; solvers that cannot use it reject it
     supports_x0: ClassVar[bool] = True
     #: parameters with units, converted for the normalised problem: "y" (a norm of y, e.g. an
-    #: absolute residual target or a noise level ε) or "lam" (an absolute λ; left alone when
-    #: ``lam_scale="relative"``). Everything else must be dimensionless.
+    #: absolute residual target or a noise level ε), "lam" (an absolute λ; left alone when
+    #: ``lam_scale="relative"``) or "step" (a step in units of 1/‖A‖², as IHT's μ).
+    #: Everything else is dimensionless (relative to the normalised problem).
     _param_units: ClassVar[Mapping[str, str]] = {}
     #: name of the parameter holding a tolerance of the certificate's meaning (relative
     #: residual or relative gap), if any; the certificate tolerance is never below √eps
     _certificate_param: ClassVar[str | None] = None
+    #: True for solvers constrained to k non-zeros (``n_nonzero_coefs``): when their own stopping
+    #: rule fires without fitting y, the status is "sparsity" (a k-sparse fit), not "stalled"
+    _sparsity_budget: ClassVar[bool] = False
+    #: normalise A to unit RMS column norm exactly (not to the nearest power of two)
+    _unit_columns: ClassVar[bool] = False
     #: relative stopping tolerances that are floored at 10·eps of the working dtype
     _precision_params: ClassVar[tuple] = ()
 
@@ -361,7 +368,9 @@ class Recoverer(ParamsMixin, abc.ABC):
         # -- normalise: A/a and Y/s_y by powers of two (exact), x = x'·s_y/a -------------------
         ynorm = safe_col_norms(Y)
         a_raw = _column_scale(eff)
-        a = pow2(a_raw)
+        # a power of two keeps the normalisation exact; solvers whose rules assume unit-norm
+        # columns (AMP's threshold and Onsager term) get the exact RMS column norm instead
+        a = a_raw if (self._unit_columns and a_raw > 0) else pow2(a_raw)
         nz = np.flatnonzero(ynorm > 0) if a_raw > 0 else np.zeros(0, dtype=np.intp)
         s_y = pow2(float(np.max(ynorm[nz]))) if nz.size else 1.0
         unit = s_y / a  # x = unit·x'
@@ -386,13 +395,16 @@ class Recoverer(ParamsMixin, abc.ABC):
         if nz.size:
             ok = ~np.isnan(coef_n).any(axis=0)
             c, rn, obj, l1 = certificate(solver.objective_kind, eff_n, np.where(ok, coef_n, 0), Yn,
-                                         lam=run.lam, epsilon=float(getattr(solver, "epsilon", 0.0) or 0.0))
+                                         lam=run.lam, epsilon=float(getattr(solver, "epsilon", 0.0) or 0.0),
+                                         structure=(int(getattr(solver, "group_size", 1)),
+                                                    bool(getattr(solver, "positive", False))))
             cert[nz] = c
             tol[nz] = solver._certificate_tols(dtype, run)
             claims = ~np.isin(raw, list(_NOT_CLAIMS))
             met = cert[nz] <= tol[nz]
-            st = np.where(claims & met, "solved",
-                          np.where(claims, np.where(raw == "sparsity", "sparsity", "stalled"), raw))
+            # a k-sparse solver whose own rule fired without fitting y: a k-sparse fit ("sparsity")
+            unfit = "sparsity" if solver._sparsity_budget else "stalled"
+            st = np.where(claims & met, "solved", np.where(claims, np.where(raw == "sparsity", "sparsity", unfit), raw))
             status[nz] = st
             n_iter[nz] = run.n_iter
             full[:, nz] = coef_n * full.dtype.type(unit)
@@ -446,21 +458,28 @@ class Recoverer(ParamsMixin, abc.ABC):
         the relative tolerances of ``_precision_params`` raised to 10·eps of the working dtype
         (a float32 run cannot meet 1e-13; it would only burn its budget)."""
         params = self.get_params()
+        units = self._units()
         floor = 10 * float(np.finfo(np.dtype(dtype)).eps)
         for key in self._precision_params:
             v = params.get(key)
             if v is not None and not isinstance(v, bool) and v < floor:
                 params[key] = floor
-        for key, unit in self._param_units.items():
+        for key, unit in units.items():
             v = params.get(key)
             if v is None or isinstance(v, bool):
                 continue
             if unit == "y":
                 params[key] = v / s_y
+            elif unit == "step":
+                params[key] = v * a**2
             elif unit == "lam" and params.get("lam_scale", "absolute") == "absolute":
                 params[key] = v / (a * s_y)
         clone = type(self)(**params)
         return clone
+
+    def _units(self) -> Mapping[str, str]:
+        """The parameters with units for this instance (default: ``_param_units``)."""
+        return self._param_units
 
     def _lam_for_zero_matrix(self) -> float:
         return float(getattr(self, "lam", 0.0) or 0.0) if getattr(self, "lam_scale", "absolute") == "absolute" else 0.0

@@ -78,6 +78,7 @@ class AMP(IterativeRecoverer):
     objective_kind = "lasso"
     _param_units = {"lam": "lam"}
     _precision_params = ("tol",)
+    _unit_columns = True  # the threshold and the Onsager term assume unit-norm columns
     _parameter_constraints = {
         "lam": [Interval("real", 0, None, closed="left"), None],
         "alpha": [Interval("real", 0, None, closed="neither"), None],

@@ -14,24 +14,12 @@ from .greedy import _dictionary
 __all__ = ["Lasso", "lasso_gram_numpy"]
 
 
-def _numba_importable() -> bool:
-    """True when numba can be imported (checked at call time, so tests can hide it)."""
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _kernel(engine: str):
-    """The Gram kernel for ``engine`` in {"auto", "numpy", "numba"}."""
-    if engine == "numpy" or (engine == "auto" and not _numba_importable()):
+    """The Gram kernel for ``engine`` in {"auto", "numpy", "numba"} (:func:`._engine.use_numba`)."""
+    from ._engine import use_numba
+
+    if not use_numba(engine):
         return lasso_gram_numpy
-    if not _numba_importable():
-        raise ImportError(
-            "Lasso(engine='numba') needs numba, which is not installed: pip install numba, "
-            "or use engine='numpy' (or 'auto', which falls back to numpy)."
-        )
     from ._cd_numba import lasso_gram_numba
 
     return lasso_gram_numba

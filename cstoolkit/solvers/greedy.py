@@ -112,6 +112,7 @@ class OMP(DirectRecoverer):
         self._validate_params()
 
     _param_units = {"tol": "y"}
+    _sparsity_budget = True
 
     def _solve(self, A, Y, X0):
         m, n = A.shape
@@ -288,8 +289,8 @@ class MP(IterativeRecoverer):
         D = _dictionary(A).astype(Y.dtype, copy=False)
         G = _gram(D)
         d2 = np.real(np.diag(G)).copy()
-        if np.any(d2 <= 0):
-            raise ValueError("MP: A has an all-zero column; remove it or normalise the dictionary.")
+        zero = d2 <= 0  # an all-zero atom is never selected (its score is 0)
+        d2[zero] = 1.0
         alpha = (D.conj().T @ Y).T.copy()  # (B, n) correlations Aᴴr
         B = Y.shape[1]
         X = np.zeros((B, n), dtype=Y.dtype)
@@ -298,7 +299,7 @@ class MP(IterativeRecoverer):
         active = np.ones(B, dtype=bool)
         if self.tol is not None:
             active &= ynorm > 0
-        return dict(G=G, d2=d2, alpha=alpha, X=X, r2=r2, ynorm=ynorm, active=active, inv_sqrt=1 / np.sqrt(d2))
+        return dict(G=G, d2=d2, alpha=alpha, X=X, r2=r2, ynorm=ynorm, active=active, inv_sqrt=np.where(zero, 0.0, 1 / np.sqrt(d2)))
 
     def _step(self, st, it):
         act = np.flatnonzero(st["active"])

@@ -98,8 +98,8 @@ def _homotopy(G, c, lam_stop, max_steps, tol, keep_path, rank=None):
         lam -= gamma
         if gamma == g_end or not np.isfinite(gamma):
             end = REACHED
+            lams.append(lam)  # always: len(lams) − 1 is the number of breakpoints followed
             if keep_path:
-                lams.append(lam)
                 path.append(x.copy())
             break
         dropped = -1
@@ -118,8 +118,8 @@ def _homotopy(G, c, lam_stop, max_steps, tol, keep_path, rank=None):
                 logger.warning("homotopy: atom %d is collinear with the active set; path stopped at λ=%g "
                                "(the result is the solution there, not at the requested λ)", j_in, lam)
                 end = COLLINEAR
+                lams.append(lam)
                 if keep_path:
-                    lams.append(lam)
                     path.append(x.copy())
                 break
             if k + 1 > GA.shape[1]:
@@ -133,8 +133,8 @@ def _homotopy(G, c, lam_stop, max_steps, tol, keep_path, rank=None):
             active.append(j_in)
             signs.append(1.0 if g1[j_in] <= g2[j_in] else -1.0)
             is_active[j_in] = True
+        lams.append(lam)
         if keep_path:
-            lams.append(lam)
             path.append(x.copy())
         if not active:
             end = REACHED

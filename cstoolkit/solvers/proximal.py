@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import Interval, Options
-from .._certificates import gap_rounding, safe_col_norms
+from .._certificates import lasso_gap, safe_col_norms
 from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..operators import operator_norm
 from ..registry import register
-from ._l1 import L1_CONSTRAINTS, duality_gap, l1_objective, lam_vector, soft
+from ._l1 import L1_CONSTRAINTS, l1_objective, lam_vector, soft
 
 __all__ = ["ISTA", "FISTA"]
 
@@ -19,7 +19,7 @@ class _ProximalGradient(IterativeRecoverer):
 
     supports_complex = True
     objective_kind = "lasso"
-    _param_units = {"lam": "lam"}
+    _param_units = {"lam": "lam", "step_size": "step"}
     _certificate_param = "tol"
     _precision_params = ("tol",)
 
@@ -73,12 +73,12 @@ class _ProximalGradient(IterativeRecoverer):
         if it % self.check_every:
             return False
         R = st["AX"] - st["Y"]
-        primal, gap = duality_gap(R, st["A"].rmatmat(R), st["X"], st["Y"], st["lam"])
-        st["gap"] = gap
-        if "gap_floor" not in st:
+        if "ynorm" not in st:
             st["ynorm"] = safe_col_norms(st["Y"])
-        floor = gap_rounding(st["ynorm"], np.sum(np.abs(st["X"]), axis=0), st["Y"].shape[0], st["Y"].dtype)
-        return bool(np.all(gap - floor <= self.tol * np.maximum(primal, np.finfo(float).tiny)))
+        primal, gap, rounding = lasso_gap(R, st["A"].rmatmat(R), st["X"], st["lam"], ynorm=st["ynorm"],
+                                          with_rounding=True)
+        st["gap"] = gap
+        return bool(np.all(gap - rounding <= self.tol * np.maximum(primal, np.finfo(float).tiny)))
 
     def _monitor(self, st):
         return l1_objective(st["AX"] - st["Y"], st["X"], st["lam"])

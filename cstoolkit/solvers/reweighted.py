@@ -159,8 +159,12 @@ class IRLS(IterativeRecoverer):
         DQ = D[None] * np.swapaxes(Q, 1, 2)  # (b, m, n) = A diag(q)
         M = DQ @ D.conj().T  # (b, m, m)
         M = M + (1e-14 * np.trace(M, axis1=1, axis2=2).real / D.shape[0])[:, None, None] * np.eye(D.shape[0])
-        L = np.linalg.cholesky(M)
-        w = np.linalg.solve(np.swapaxes(L.conj(), 1, 2), np.linalg.solve(L, Y[:, act].T[:, :, None]))
+        rhs = Y[:, act].T[:, :, None]
+        try:
+            L = np.linalg.cholesky(M)
+            w = np.linalg.solve(np.swapaxes(L.conj(), 1, 2), np.linalg.solve(L, rhs))
+        except np.linalg.LinAlgError:  # rank-deficient A (a zero or rank-1 matrix): pseudo-inverse
+            w = np.linalg.pinv(M, rcond=1e-12, hermitian=True) @ rhs
         Xn = (np.swapaxes(DQ.conj(), 1, 2) @ w)[..., 0].T  # diag(q) Aᴴ w
         step = np.sqrt(np.sum(np.abs(Xn - X[:, act]) ** 2, axis=0)) / st["scale"][act]
         X[:, act] = Xn

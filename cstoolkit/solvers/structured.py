@@ -135,6 +135,7 @@ class BlockOMP(IterativeRecoverer):
     """
 
     supports_x0 = False  # a greedy pursuit from the empty support
+    _sparsity_budget = True
     _parameter_constraints = {
         "n_nonzero_blocks": [Interval("integral", 1, None), None],
         "block_size": [Interval("integral", 1, None)],

@@ -160,6 +160,7 @@ class _Thresholding(IterativeRecoverer):
 
     objective_kind = "greedy"
     _needs_gram = True
+    _sparsity_budget = True
     _precision_params = ("tol",)
 
     def _base_setup(self, A, Y, X0=None, *, sparsity=True):
@@ -246,6 +247,7 @@ class IHT(_Thresholding):
     """
 
     _needs_gram = False
+    _param_units = {"step_size": "step"}  # μ in units of 1/‖A‖² (the convergence theorem's)
     _parameter_constraints = {
         **_GREEDY_K,
         **_ITER,
@@ -322,6 +324,10 @@ def _mean_column_norm(A):
 
 class _InterferenceHeuristic:
     """Shared by the Maleki–Donoho IHT/IST presets: tuning from A, and one thresholding step."""
+
+    def _units(self):
+        # with normalize=True κ refers to the normalised A (dimensionless); without, to A itself
+        return {} if self.normalize else {"step_size": "step"}
 
     def _tune(self, st, A, far):
         """Step κ/c² (c = mean column norm of A) and threshold factor λ(δ) = Φ⁻¹(1 − FAR(δ)/2)."""
@@ -538,6 +544,9 @@ class ISTMalekiDonoho(_InterferenceHeuristic, _Thresholding):
         "normalize": [bool],
     }
 
+    _sparsity_budget = False  # a soft-thresholding iteration, no k
+    _certificate_param = "tol"  # its tol is a relative residual
+
     def __init__(self, *, step_size=0.6, threshold_factor=None, max_iter=400, tol=1e-5, normalize=True):
         self.step_size = step_size
         self.threshold_factor = threshold_factor
@@ -716,6 +725,7 @@ class HTP(_Thresholding):
 class _TwoStage(_Thresholding):
     """Merge ``n_add`` proxy atoms with the current support, fit, prune to k (and re-fit)."""
 
+    _certificate_param = "tol"  # a relative residual
     _debias = True  # subspace pursuit re-fits on the pruned support; CoSaMP keeps the pruned fit
 
     @abc.abstractmethod
@@ -908,6 +918,8 @@ class StOMP(_Thresholding):
     Benjamini & Hochberg, "Controlling the false discovery rate", JRSS B 57 (1995).
     """
 
+    _sparsity_budget = False
+    _certificate_param = "tol"  # its tol is a relative residual
     supports_x0 = False  # the stages grow a support from the empty set
     _parameter_constraints = {
         "threshold": [Options("cfar", "cfdr")],
