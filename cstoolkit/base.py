@@ -26,6 +26,7 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
 from ._params import ParamsMixin
+from ._threads import blas_single_thread, gram_is_small
 from ._validation import check_signals
 from .callbacks import IterationInfo, as_callbacks
 from .operators import as_operator, compose
@@ -367,7 +368,8 @@ class Recoverer(ParamsMixin, abc.ABC):
 
         # -- normalise: A/a and Y/s_y by powers of two (exact), x = x'·s_y/a -------------------
         ynorm = safe_col_norms(Y)
-        a_raw = _column_scale(eff)
+        with blas_single_thread():  # small products: threads that spin cost more than they give
+            a_raw = _column_scale(eff)
         # a power of two keeps the normalisation exact; solvers whose rules assume unit-norm
         # columns (AMP's threshold and Onsager term) get the exact RMS column norm instead
         a = a_raw if (self._unit_columns and a_raw > 0) else pow2(a_raw)
@@ -376,8 +378,14 @@ class Recoverer(ParamsMixin, abc.ABC):
         unit = s_y / a  # x = unit·x'
         eff_n = _scaled_operator(eff, 1.0 / a)
         solver = self._normalised_clone(a, s_y, dtype)
-        Yn = np.ascontiguousarray(Y[:, nz]) * dtype.type(1.0 / s_y) if nz.size else Y[:, :0]
-        X0n = None if X0 is None else X0[:, nz] * dtype.type(1.0 / unit)
+        every = nz.size == B
+        if not nz.size:
+            Yn = Y[:, :0]
+        else:
+            Yn = Y if every else np.ascontiguousarray(Y[:, nz])
+            if s_y != 1.0:
+                Yn = Yn * dtype.type(1.0 / s_y)
+        X0n = None if X0 is None else (X0 if every else X0[:, nz]) * dtype.type(1.0 / unit)
 
         run = _Run(self, solver, eff_n, Yn, X0n, nz, B, unit, s_y, psi, cbs)
         if nz.size:
@@ -385,7 +393,7 @@ class Recoverer(ParamsMixin, abc.ABC):
         coef_n, raw = run.coef, run.raw
 
         # -- certificates from the returned x, on the normalised problem -----------------------
-        full = np.zeros((n_coef, B), dtype=dtype)
+        full = np.zeros((n_coef, B), dtype=dtype) if not (nz.size == B and coef_n.dtype == dtype) else None
         cert = np.zeros(B)
         tol = np.full(B, solver._certificate_tol(dtype))
         status = np.full(B, "solved", dtype=object)
@@ -393,11 +401,14 @@ class Recoverer(ParamsMixin, abc.ABC):
         lam_full = None
         final = {}
         if nz.size:
-            ok = ~np.isnan(coef_n).any(axis=0)
-            c, rn, obj, l1 = certificate(solver.objective_kind, eff_n, np.where(ok, coef_n, 0), Yn,
-                                         lam=run.lam, epsilon=float(getattr(solver, "epsilon", 0.0) or 0.0),
-                                         structure=(int(getattr(solver, "group_size", 1)),
-                                                    bool(getattr(solver, "positive", False))))
+            safe = coef_n
+            if run.diverged is not None and run.diverged.any():
+                safe = np.where(~np.isnan(coef_n).any(axis=0), coef_n, 0)
+            with blas_single_thread(gram_is_small(*eff_n.shape, nz.size)):
+                c, rn, obj, l1 = certificate(solver.objective_kind, eff_n, safe, Yn, ynorm=ynorm[nz] / s_y,
+                                             lam=run.lam, epsilon=float(getattr(solver, "epsilon", 0.0) or 0.0),
+                                             structure=(int(getattr(solver, "group_size", 1)),
+                                                        bool(getattr(solver, "positive", False))))
             cert[nz] = c
             tol[nz] = solver._certificate_tols(dtype, run)
             claims = ~np.isin(raw, list(_NOT_CLAIMS))
@@ -407,7 +418,10 @@ class Recoverer(ParamsMixin, abc.ABC):
             st = np.where(claims & met, "solved", np.where(claims, np.where(raw == "sparsity", "sparsity", unfit), raw))
             status[nz] = st
             n_iter[nz] = run.n_iter
-            full[:, nz] = coef_n * full.dtype.type(unit)
+            if every and coef_n.dtype == dtype:
+                full = coef_n * dtype.type(unit) if unit != 1.0 else coef_n
+            else:
+                full[:, nz] = coef_n * full.dtype.type(unit)
             if run.lam is not None:
                 lam_full = np.zeros(B)
                 lam_full[nz] = np.asarray(run.lam, dtype=np.float64) * a * s_y
