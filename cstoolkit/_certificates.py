@@ -139,7 +139,7 @@ def lasso_gap(R, AtR, X, lam, *, rn=None, l1=None, ynorm=None, with_rounding=Fal
     return primal, gap, rounding
 
 
-def _apply(A, coef):
+def _apply(A, coef, S=None):
     """``(A @ coef, ‖coef‖₁ per column)``; for an explicit dense A and sparse coefficients (greedy
     results) through the sparse product (m·nnz flops instead of m·n·B: the certificate must not
     cost as much as the solve)."""
@@ -148,10 +148,16 @@ def _apply(A, coef):
     from .operators import explicit_matrix
 
     mat = explicit_matrix(A)
-    if mat is not None and not sp.issparse(mat) and coef.size and np.count_nonzero(coef) < 0.25 * coef.size:
+    if S is not None and mat is not None and not sp.issparse(mat) and S.dtype == coef.dtype:
+        S = sp.csc_matrix(S)
+    elif mat is not None and not sp.issparse(mat) and coef.size and np.count_nonzero(coef) < 0.25 * coef.size:
         S = sp.csc_matrix(coef)
-        l1 = np.add.reduceat(np.abs(S.data).astype(np.float64), S.indptr[:-1]) if S.nnz else np.zeros(coef.shape[1])
-        l1 = np.where(np.diff(S.indptr) > 0, l1, 0.0) if S.nnz else l1
+    else:
+        S = None
+    if S is not None:
+        S.sum_duplicates()
+        cols = np.repeat(np.arange(S.shape[1]), np.diff(S.indptr))
+        l1 = np.bincount(cols, weights=np.abs(S.data).astype(np.float64), minlength=S.shape[1])
         return np.asarray((S.T @ mat.T).T), l1
     return np.asarray(A.matmat(coef)), np.sum(np.abs(coef), axis=0, dtype=np.float64)
 
@@ -169,7 +175,7 @@ def _widened(A, coef, Y):
 
 
 def certificate(kind: str, A, coef: np.ndarray, Y: np.ndarray, *, lam=None, epsilon: float = 0.0,
-                structure=(1, False), ynorm=None):
+                structure=(1, False), ynorm=None, coef_sparse=None):
     """Certificate value per signal, plus the residual norm, ½‖r‖² + λ‖x‖₁ and ‖x‖₁.
 
     Parameters
@@ -186,6 +192,8 @@ def certificate(kind: str, A, coef: np.ndarray, Y: np.ndarray, *, lam=None, epsi
         Group size and nonnegativity of the ℓ1-type penalty (``"lasso"`` only).
     ynorm : ndarray (B,), optional
         ‖y‖ per column, when already known.
+    coef_sparse : scipy.sparse matrix (n, B), optional
+        ``coef`` in sparse form, when the solver has it.
 
     Returns
     -------
@@ -196,7 +204,7 @@ def certificate(kind: str, A, coef: np.ndarray, Y: np.ndarray, *, lam=None, epsi
     """
     x_dtype = np.asarray(coef).dtype
     A, coef, Y = _widened(A, coef, Y)
-    AX, l1 = _apply(A, coef)
+    AX, l1 = _apply(A, coef, coef_sparse)
     R = AX - Y
     rn = safe_col_norms(R)
     yn = safe_col_norms(Y) if ynorm is None else np.asarray(ynorm, dtype=np.float64)

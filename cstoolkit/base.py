@@ -210,6 +210,9 @@ class DirectSolution:
         The solver's own trace (``"objective"``, ``"residual_norm"``); None for one final row.
     lam : ndarray (B,), optional
         λ per signal for ℓ1-penalised solvers.
+    sparse : scipy.sparse matrix (n, B), optional
+        The same coefficients in sparse form, when the solver has them (the certificate then
+        costs m·nnz instead of a scan of the dense array).
     """
 
     coef: np.ndarray
@@ -217,6 +220,7 @@ class DirectSolution:
     status: object
     history: dict | None = None
     lam: np.ndarray | None = None
+    sparse: object = None
 
 
 def _float_dtype(*dtypes) -> np.dtype:
@@ -406,6 +410,7 @@ class Recoverer(ParamsMixin, abc.ABC):
                 safe = np.where(~np.isnan(coef_n).any(axis=0), coef_n, 0)
             with blas_single_thread(gram_is_small(*eff_n.shape, nz.size)):
                 c, rn, obj, l1 = certificate(solver.objective_kind, eff_n, safe, Yn, ynorm=ynorm[nz] / s_y,
+                                             coef_sparse=run.sparse,
                                              lam=run.lam, epsilon=float(getattr(solver, "epsilon", 0.0) or 0.0),
                                              structure=(int(getattr(solver, "group_size", 1)),
                                                         bool(getattr(solver, "positive", False))))
@@ -551,6 +556,7 @@ class _Run:
         self.diverged = None
         self.rows: dict[str, list] = {}
         self.own_history = None
+        self.sparse = None
 
     def execute(self):
         self.solver._execute(self)
@@ -724,6 +730,7 @@ class DirectRecoverer(Recoverer):
         run.raw = np.asarray(list(np.broadcast_to(np.asarray(sol.status, dtype=object), (b,))), dtype=object)
         run.lam = sol.lam
         run.own_history = sol.history
+        run.sparse = sol.sparse
         if run.cbs:
             R = np.asarray(run.A.matmat(run.coef)) - run.Y
             res = safe_col_norms(R)

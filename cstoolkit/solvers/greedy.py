@@ -118,11 +118,13 @@ class OMP(DirectRecoverer):
         m, n = A.shape
         k = _greedy_budget(self.n_nonzero_coefs, self.tol, m, n, type(self).__name__)
         D = _dictionary(A).astype(Y.dtype, copy=False)
-        coef, res_hist, n_steps = omp_batch(D, Y, k, tol=self.tol, batch_size=self.batch_size, engine=self.engine)
+        coef, res_hist, n_steps, sparse = omp_batch(D, Y, k, tol=self.tol, batch_size=self.batch_size,
+                                                    engine=self.engine, return_sparse=True)
         r = res_hist[1:]  # residual norm after each atom (frozen once a signal stops)
         final = res_hist[n_steps, np.arange(Y.shape[1])]
         status = np.where((self.tol is not None) & (final <= (self.tol or 0.0)), "residual_tol", "sparsity")
-        return DirectSolution(coef, n_steps, status, history={"objective": 0.5 * r * r, "residual_norm": r})
+        return DirectSolution(coef, n_steps, status, history={"objective": 0.5 * r * r, "residual_norm": r},
+                              sparse=sparse)
 
     def _certificate_tols(self, dtype, run):
         """An absolute residual target ``tol`` is met by ‖r‖ ≤ tol, i.e. a relative one of tol/‖y‖."""
@@ -160,7 +162,7 @@ def _auto_batch_size(engine, k, n, itemsize):
     return int(np.clip((64 << 20) // max(k * n * itemsize, 1), 32, 1024))
 
 
-def omp_batch(D, Y, k, *, tol=None, batch_size=None, engine="auto", gram=None):
+def omp_batch(D, Y, k, *, tol=None, batch_size=None, engine="auto", gram=None, return_sparse=False):
     r"""Batched OMP on an explicit dictionary.
 
     Solves, for every column ``y`` of ``Y``, greedily
@@ -188,6 +190,9 @@ def omp_batch(D, Y, k, *, tol=None, batch_size=None, engine="auto", gram=None):
         Kernel; complex data always use numpy.
     gram : ndarray (n, n), optional
         Precomputed ``DᴴD``.
+    return_sparse : bool, default=False
+        Also return the coefficients as a ``scipy.sparse.csc_matrix`` (built from the supports,
+        no scan of the dense array).
 
     Returns
     -------
@@ -197,6 +202,8 @@ def omp_batch(D, Y, k, *, tol=None, batch_size=None, engine="auto", gram=None):
         Residual norm before the first and after every step (frozen once a signal stops).
     n_steps : ndarray of int (B,)
         Atoms selected per signal.
+    coef_sparse : scipy.sparse.csc_matrix (n, B)
+        Only with ``return_sparse=True``.
 
     References
     ----------
@@ -227,15 +234,22 @@ def omp_batch(D, Y, k, *, tol=None, batch_size=None, engine="auto", gram=None):
     # squared target; beyond 1e150 it exceeds every representable ‖y‖² anyway (no overflow)
     tol2 = -1.0 if tol is None else min(float(tol), 1e150) ** 2
     args = () if not compiled else (_dep_tol(dt),)
+    parts = []
     for s in range(0, B, batch_size):
         sl = slice(s, min(s + batch_size, B))
         Yb = np.asarray(Y[:, sl], dtype=dt)
         alpha = Yb.T @ Dc  # (b, n) = (Dᴴ Y_b)ᵀ, C-contiguous: one BLAS-3 call per chunk
         S, gam, r2, st = kernel(G, alpha, _sq_norms(Yb), k, tol2, *args)
         scatter_coefficients(coef, S, gam, st, offset=s)
+        if return_sparse:
+            b, t = np.nonzero(np.arange(S.shape[1])[None, :] < st[:, None])
+            parts.append((S[b, t], s + b, gam[b, t]))
         np.sqrt(np.maximum(r2, 0), out=res[:, sl])
         steps[sl] = st
     last = int(steps.max()) if B else 0
+    if return_sparse:
+        rows, cols, vals = (np.concatenate([p[i] for p in parts]) if parts else np.zeros(0) for i in range(3))
+        return coef, res[: last + 1], steps, sp.csc_matrix((vals, (rows, cols)), shape=(n, B), dtype=dt)
     return coef, res[: last + 1], steps
 
 
