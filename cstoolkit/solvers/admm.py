@@ -432,7 +432,7 @@ class ADMMBasisPursuit(_ProjectionADMM):
     Splitting ``x = z``: ``x ← P(z − u)`` (projection onto ``{Ax = y}`` through the cached
     eigendecomposition of ``AAᴴ``), ``z ← soft(x + u, 1/ρ)``, ``u ← u + x − z``. ρ does not enter
     the projection, so residual balancing is free. Real or complex data (complex ``A`` such as
-    :class:`~cstoolkit.operators.PartialFourier`: the modulus ℓ1 norm). ``history["objective"]``
+    :class:`~cstoolkit.operators.PartialFourier`: the modulus ℓ1 norm). ``history["l1_norm"]``
     is ‖x‖₁ of the returned iterate.
 
     Parameters
@@ -508,7 +508,7 @@ class ADMMBPDN(_ProjectionADMM):
     The x-step projects onto the ellipsoidal set ``{‖Ax − y‖ ≤ ε}``:
     ``x = v − μAᴴ(I + μAAᴴ)⁻¹(Av − y)`` with the multiplier μ ≥ 0 solving the secular equation
     ``‖(I + μAAᴴ)⁻¹(Av − y)‖ = ε`` — scalar per signal, solved by Newton in the eigenbasis of AAᴴ.
-    ``history["objective"]`` is ‖x‖₁. Real or complex data.
+    ``history["l1_norm"]`` is ‖x‖₁. Real or complex data.
 
     Parameters
     ----------
@@ -551,8 +551,6 @@ class ADMMBPDN(_ProjectionADMM):
     @classmethod
     def _conformance_params(cls, k):
         return dict(epsilon=1e-7, tol=1e-7)
-
-    _conformance_tol = 1e-5
 
 
 @register("admm-lasso")
@@ -630,4 +628,3 @@ class ADMMLasso(_ADMMBase):
     def _conformance_params(cls, k):
         return dict(lam=1e-6, lam_scale="relative", tol=1e-10)
 
-    _conformance_tol = 1e-4

@@ -147,4 +147,3 @@ class AMP(IterativeRecoverer):
     def _conformance_params(cls, k):
         return dict(max_iter=5000, tol=1e-13)
 
-    _conformance_tol = 1e-8

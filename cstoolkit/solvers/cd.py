@@ -274,4 +274,3 @@ class Lasso(DirectRecoverer):
     def _conformance_params(cls, k):
         return dict(lam=1e-4, lam_scale="relative", tol=1e-10)
 
-    _conformance_tol = 2e-2

@@ -103,8 +103,6 @@ class BasisPursuit(_CvxpyRecoverer):
     def _build(self, cp, D, y, x):
         return cp.Problem(cp.Minimize(cp.norm1(x)), [D @ x == y])
 
-    _conformance_tol = 1e-5
-
 
 @register("bpdn")
 class BasisPursuitDenoising(_CvxpyRecoverer):
@@ -148,4 +146,3 @@ class BasisPursuitDenoising(_CvxpyRecoverer):
     def _conformance_params(cls, k):
         return dict(epsilon=1e-7)
 
-    _conformance_tol = 1e-4

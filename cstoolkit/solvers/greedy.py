@@ -140,8 +140,6 @@ class OMP(DirectRecoverer):
     def _conformance_params(cls, k):
         return dict(n_nonzero_coefs=k)
 
-    _conformance_tol = 1e-8
-
 
 def _gram(D):
     return D.conj().T @ D

@@ -331,8 +331,6 @@ class Homotopy(_HomotopyBase):
     def _conformance_params(cls, k):
         return dict(lam=1e-9, lam_scale="relative")
 
-    _conformance_tol = 1e-6
-
 
 @register("bp-homotopy")
 class BasisPursuitHomotopy(_HomotopyBase):
@@ -344,8 +342,8 @@ class BasisPursuitHomotopy(_HomotopyBase):
     A of full row rank); the homotopy reaches λ = 0 exactly, through the breakpoints of the
     path. A k-sparse solution is reached in about k breakpoints of O(n·k) each, so below the
     phase transition this is orders of magnitude faster than a linear program
-    (bench/bench_bp.py) and just as exact — no tolerance to tune. ``history["objective"]``
-    holds ‖x‖₁. Real data; use ``"admm-bp"`` or ``"bp"`` for complex signals.
+    (bench/bench_bp.py) and just as exact — no tolerance to tune. ‖x‖₁ is
+    ``history["l1_norm"]``. Real data; use ``"admm-bp"`` or ``"bp"`` for complex signals.
 
     Parameters
     ----------
@@ -379,4 +377,3 @@ class BasisPursuitHomotopy(_HomotopyBase):
     def _lam(self, C):
         return np.zeros(C.shape[1])
 
-    _conformance_tol = 1e-8

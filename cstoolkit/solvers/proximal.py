@@ -141,9 +141,6 @@ class ISTA(_ProximalGradient):
     def _conformance_params(cls, k):
         return dict(lam=3e-3, lam_scale="relative", max_iter=20000, tol=1e-10)
 
-    # ISTA is O(1/k): the easy instance uses a larger λ, whose bias sets the tolerance
-    _conformance_tol = 5e-2
-
 
 @register("fista")
 class FISTA(_ProximalGradient):
@@ -223,4 +220,3 @@ class FISTA(_ProximalGradient):
     def _conformance_params(cls, k):
         return dict(lam=1e-4, lam_scale="relative", max_iter=20000, tol=1e-10)
 
-    _conformance_tol = 2e-2

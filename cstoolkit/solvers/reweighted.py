@@ -183,4 +183,3 @@ class IRLS(IterativeRecoverer):
     def _coef(self, st):
         return st["X"]
 
-    _conformance_tol = 1e-6

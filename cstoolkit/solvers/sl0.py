@@ -66,9 +66,9 @@ class SL0(IterativeRecoverer):
     One solver iteration is one σ level (``inner_iter`` ascent/projection pairs), so the number
     of iterations is fixed by ``sigma_min`` and ``sigma_decrease``:
     ``1 + ⌊log(sigma_min/2)/log(sigma_decrease)⌋`` (28 with the defaults, 182 with ``sigma_decrease=0.9``).
-    ``history["objective"]`` holds ‖x‖₁, like every ``objective_kind = "bp"`` solver (the smoothed
-    count changes with σ and is not comparable across iterations); ``history["residual_norm"]``
-    holds ‖Ax − y‖.
+    ``history["l1_norm"]`` holds ‖x‖₁, like every ``objective_kind = "bp"`` solver (the smoothed
+    count changes with σ and is not comparable across iterations); ``history["objective"]`` is
+    ½‖Ax − y‖² and ``history["residual_norm"]`` ‖Ax − y‖.
 
     Parameters
     ----------

@@ -206,4 +206,3 @@ class BlockOMP(IterativeRecoverer):
     def _conformance_params(cls, k):
         return dict(n_nonzero_blocks=k)
 
-    _conformance_tol = 1e-8

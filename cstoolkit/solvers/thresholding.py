@@ -203,8 +203,6 @@ class _Thresholding(IterativeRecoverer):
     def _conformance_params(cls, k):
         return dict(n_nonzero_coefs=k)
 
-    _conformance_tol = 1e-8
-
 
 # --- IHT family ---------------------------------------------------------------------------
 
