@@ -476,8 +476,6 @@ def test_basis_pursuit_matches_linprog(name):
     lp = linprog(np.ones(200), A_eq=np.hstack([A, -A]), b_eq=y, bounds=(0, None), method="highs")
     x_lp = lp.x[:100] - lp.x[100:]
     res = make((name, None)).recover(A, y)
-    if name == "sl0":
-        pytest.skip("SL0 targets the ℓ0 problem, not the ℓ1 minimiser")
     assert np.sum(np.abs(res.x)) == pytest.approx(np.sum(np.abs(x_lp)), rel=1e-5)
 
 
