@@ -150,7 +150,54 @@ def _figures_rst(figures: Path = ROOT / "figures") -> str:
     return "\n".join(out) + "\n"
 
 
-_GENERATED = {"api": _api_rst, "figures": _figures_rst}
+def _contract_rst() -> str:
+    """The solver table (certificate, kind, x0, engines, scales tested, exclusions) and the
+    parameter table, from the registry, each class's ``_parameter_constraints`` and the
+    conformance suite's exclusions (one source each: nothing here is typed twice)."""
+    import importlib.util
+
+    import cstoolkit as cs
+    from cstoolkit._certificates import CERTIFICATES
+
+    excluded, scales = {}, ""
+    suite = ROOT / "tests" / "test_conformance.py"
+    try:
+        spec = importlib.util.spec_from_file_location("cstoolkit_conformance", suite)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        excluded = mod.EXCLUDED
+        scales = ", ".join(f"{w} × {c:g}" for w, c in mod.SCALES)
+    except Exception as exc:  # pytest missing in a docs-only environment
+        scales = f"(suite not importable here: {type(exc).__name__})"
+    rows = []
+    for name in cs.available_recoverers():
+        cls = cs.get_recoverer_class(name)
+        notes = [f"{check}: {why}" for check, table in excluded.items() for key, why in table.items()
+                 if key == name or (isinstance(key, tuple) and key[0] == name)]
+        engines = "numba, numpy" if "engine" in cls._param_names() else "numpy"
+        rows.append((f"``{name}``", "direct" if issubclass(cls, cs.DirectRecoverer) else "iterative",
+                     CERTIFICATES[cls.objective_kind], f"``{cls._certificate_param}``, ≥ √eps" if cls._certificate_param
+                     else "√eps", "yes" if cls.supports_x0 else "rejected", engines,
+                     "; ".join(notes) or "none"))
+    out = [f"Scales tested for every solver (float64; float32 for the middle two): {scales}.", ""]
+    out += _table(("solver", "kind", "certificate", "tolerance", "x0", "engines", "excluded from"), rows)
+    out += ["Parameters", "----------", "",
+            "Generated from each solver's ``_parameter_constraints`` and its units "
+            "(``_param_units``: parameters with units are converted for the normalised problem).", ""]
+    prow = []
+    for name in cs.available_recoverers():
+        cls = cs.get_recoverer_class(name)
+        inst = cls()
+        units = cls._param_units
+        for p in cls._param_names():
+            allowed = " or ".join(str(c) if c is not None else "None" for c in cls._parameter_constraints.get(p, []))
+            prow.append((f"``{name}``", f"``{p}``", f"``{getattr(inst, p)!r}``", allowed.replace("<class 'bool'>", "a bool"),
+                         units.get(p, "")))
+    out += _table(("solver", "parameter", "default", "accepted", "units"), prow)
+    return "\n".join(out) + "\n"
+
+
+_GENERATED = {"api": _api_rst, "figures": _figures_rst, "contract": _contract_rst}
 
 
 def _on_source_read(app, docname, source):

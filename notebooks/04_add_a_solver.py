@@ -33,10 +33,12 @@ from cstoolkit.operators import to_dense
 
 
 @cs.register("notebook-htp")
-class NotebookHTP(cs.Recoverer):
+class NotebookHTP(cs.IterativeRecoverer):
     """Hard thresholding pursuit: keep the k largest entries of a gradient step, then least squares."""
 
     objective_kind = "greedy"
+    supports_x0 = False      # it always starts from x = 0: say so (x0 is then refused, not ignored)
+    _sparsity_budget = True  # k-sparse: an unfitted noisy y is reported as "sparsity"
     _parameter_constraints = {
         "n_nonzero_coefs": [Interval("integral", 1, None)],
         "max_iter": [Interval("integral", 1, None)],

@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._validation import Interval
-from ..base import Recoverer
+from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..operators import explicit_matrix
 from ..registry import register
 
@@ -34,7 +34,7 @@ def _col_norm(X):
 
 
 @register("sl0")
-class SL0(Recoverer):
+class SL0(IterativeRecoverer):
     r"""Smoothed ℓ0 (Mohimani, Babaie-Zadeh & Jutten 2009), vectorised over signals.
 
     Targets the sparsest solution of the linear system,
@@ -66,9 +66,9 @@ class SL0(Recoverer):
     One solver iteration is one σ level (``inner_iter`` ascent/projection pairs), so the number
     of iterations is fixed by ``sigma_min`` and ``sigma_decrease``:
     ``1 + ⌊log(sigma_min/2)/log(sigma_decrease)⌋`` (28 with the defaults, 182 with ``sigma_decrease=0.9``).
-    ``history["objective"]`` holds ‖x‖₁, like every ``objective_kind = "bp"`` solver (the smoothed
-    count changes with σ and is not comparable across iterations); ``history["residual_norm"]``
-    holds ‖Ax − y‖.
+    ``history["l1_norm"]`` holds ‖x‖₁, like every ``objective_kind = "bp"`` solver (the smoothed
+    count changes with σ and is not comparable across iterations); ``history["objective"]`` is
+    ½‖Ax − y‖² and ``history["residual_norm"]`` ‖Ax − y‖.
 
     Parameters
     ----------
