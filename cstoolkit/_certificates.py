@@ -25,6 +25,7 @@ CERTIFICATES = {
     "bp": "relative residual ‖Ax − y‖/‖y‖",
     "bpdn": "relative excess max(‖Ax − y‖ − ε, 0)/‖y‖",
     "lasso": "relative duality gap (F(x) − D(θ))/F(x)",
+    "tv": "relative residual ‖Ax − y‖/‖y‖",
 }
 
 

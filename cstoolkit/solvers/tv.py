@@ -8,7 +8,7 @@ from typing import Callable
 import numpy as np
 
 from .._validation import InstanceOf, Interval
-from ..base import Recoverer
+from ..base import IterativeRecoverer
 from ..operators import explicit_matrix
 from ..registry import register
 
@@ -68,7 +68,7 @@ class _TVState:
 
 
 @register("tv")
-class TVMinimization(Recoverer):
+class TVMinimization(IterativeRecoverer):
     r"""Minimum total variation subject to the measurements, for signals and images.
 
     For every column ``y`` of the batch solves
@@ -133,10 +133,13 @@ class TVMinimization(Recoverer):
             M = A.matmat(np.eye(A.shape[1], dtype=Y.dtype))
         if M is not None and A.shape[0] <= 4096:
             M = M.toarray() if hasattr(M, "toarray") else np.asarray(M)
-            Q, R = np.linalg.qr(M.T)  # Aᵀ = QR, A = RᵀQᵀ
-            if np.min(np.abs(np.diag(R))) <= 1e-12 * np.max(np.abs(np.diag(R))):
-                raise ValueError("TVMinimization: A does not have full row rank; Ax = y may have no solution.")
-            X_ls = (Q @ np.linalg.solve(R.T, Y)).astype(Y.dtype, copy=False)
+            # Aᵀ = U S Vᵀ with the rank cut at rounding level: Q = U_r spans the row space, and
+            # X_ls = A⁺Y is the minimum-norm point of {x : Ax = y} (its least-squares point when
+            # a rank-deficient A makes Ax = y infeasible — the certificate then reports the residual)
+            U, sv, Vt = np.linalg.svd(M.T, full_matrices=False)
+            r = int(np.count_nonzero(sv > max(M.shape) * np.finfo(float).eps * sv[0])) if sv.size and sv[0] > 0 else 0
+            Q = U[:, :r]
+            X_ls = (Q @ ((Vt[:r] @ Y) / sv[:r, None])).astype(Y.dtype, copy=False)
             Q = Q.astype(Y.dtype, copy=False)
             return lambda X: X - Q @ (Q.T @ X) + X_ls
         from scipy.sparse.linalg import LinearOperator, cg
