@@ -174,6 +174,15 @@ def dictionary_parameters(shape, n_atoms: int, n_nonzero: int, *, value_bits: in
     return n_atoms * n + m * n_nonzero * (1.0 + index_bits(n_atoms) / value_bits)
 
 
+#: relative slack on budget comparisons, so that a budget given as a ratio that rounds to just
+#: below an exact parameter count still admits it
+_BUDGET_RTOL = 1e-12
+
+
+def _fits(n_parameters: float, budget: float) -> bool:
+    return n_parameters <= budget * (1 + _BUDGET_RTOL)
+
+
 def svd_rank_for_budget(shape, ratio) -> int:
     """Largest rank whose factors fit the budget of ``ratio`` removed (see :func:`svd_parameters`).
 
@@ -184,7 +193,7 @@ def svd_rank_for_budget(shape, ratio) -> int:
     """
     m, n = _check_shape(shape)
     budget = parameter_budget(shape, ratio)
-    r = min(int(budget // (m + n)), m, n)
+    r = min(int(budget * (1 + _BUDGET_RTOL) // (m + n)), m, n)
     if r < 1:
         raise ValueError(f"removing {ratio:.0%} of a {m}x{n} matrix leaves {budget:.0f} parameters, "
                          f"fewer than rank 1 needs ({m + n}).")
@@ -215,7 +224,7 @@ def dictionary_size_for_budget(shape, ratio, *, atoms_per_nonzero: float = 3.0, 
     best = None
     for s in range(1, n + 1):  # storage grows with s (K with it): the first miss ends the search
         K = min(max(int(round(atoms_per_nonzero * s)), s), m)
-        if s > K or dictionary_parameters(shape, K, s, value_bits=value_bits) > budget:
+        if s > K or not _fits(dictionary_parameters(shape, K, s, value_bits=value_bits), budget):
             break
         best = (K, s)
     if best is None:
@@ -493,7 +502,7 @@ class WeightCompressor(ParamsMixin, abc.ABC):
         if whitening is not None:
             out = self._unwhiten(out, whitening)
         budget = parameter_budget(W.shape, ratio)
-        if out.n_parameters > budget + 1e-9:  # a broken count must never pass silently
+        if not _fits(out.n_parameters, budget):  # a broken count must never pass silently
             raise AssertionError(f"{type(self).__name__} stored {out.n_parameters} parameters over a budget of {budget}.")
         return out
 
@@ -577,7 +586,9 @@ class DictionaryCompressor(WeightCompressor):
         ``ρ = K / s`` (see :func:`dictionary_size_for_budget`).
     value_bits : int, default=16
         Bits per stored value in the parameter count (an index is ``⌈log2 K⌉ / value_bits``).
-    init : {"svd", "data"}, default="svd"
+    init : {"svd", "data"} or ndarray of shape (K, d_in), default="svd"
+        An array is the learner's starting dictionary in the space being factored (the
+        whitened space when calibrated).
     damping : float, default=1e-6
         Relative ridge of the Gram matrix.
     learner_params : dict or None, default=None
@@ -591,7 +602,7 @@ class DictionaryCompressor(WeightCompressor):
         "max_iter": [Interval("integral", 1, None)],
         "atoms_per_nonzero": [Interval("real", 1, None, closed="left")],
         "value_bits": [Interval("integral", 1, None)],
-        "init": [InstanceOf(str)],
+        "init": [InstanceOf((str, np.ndarray))],
         "damping": [Interval("real", 0, None, closed="left")],
         "learner_params": [InstanceOf(dict), None],
         "random_state": [Interval("integral", 0, None)],
@@ -611,8 +622,8 @@ class DictionaryCompressor(WeightCompressor):
         self._validate_params()
 
     def _check_params(self):
-        if self.init not in ("svd", "data"):
-            raise ValueError(f"DictionaryCompressor: init must be 'svd' or 'data'; got {self.init!r}.")
+        if isinstance(self.init, str) and self.init not in ("svd", "data"):
+            raise ValueError(f"DictionaryCompressor: init must be 'svd', 'data' or an array (K, d_in); got {self.init!r}.")
 
     @staticmethod
     def _svd_init(target: np.ndarray, K: int) -> np.ndarray:
@@ -645,7 +656,13 @@ class DictionaryCompressor(WeightCompressor):
     def _factor(self, target, ratio):
         K, s = dictionary_size_for_budget(target.shape, ratio, atoms_per_nonzero=self.atoms_per_nonzero,
                                           value_bits=self.value_bits)
-        init = self._svd_init(target, K) if self.init == "svd" else None
+        if isinstance(self.init, np.ndarray):
+            init = np.asarray(self.init, dtype=np.float64)
+            if init.shape != (K, target.shape[1]):
+                raise ValueError(f"init has shape {init.shape}; the budget gives K = {K} atoms of length "
+                                 f"{target.shape[1]}: expected ({K}, {target.shape[1]}).")
+        else:
+            init = self._svd_init(target, K) if self.init == "svd" else None
         est = self.make_learner(K, s, init=init)
         est.fit(target)
         codes = np.asarray(est.transform(target), dtype=np.float64)
