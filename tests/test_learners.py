@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import orthogonal_mp
 
 import cstoolkit as cs
@@ -221,27 +222,37 @@ def test_duplicate_and_unused_atoms_replaced(synth):
 @pytest.mark.parametrize("name", ALL)
 def test_bad_input(name, synth):
     X, _, _ = synth
+    # scikit-learn's rule: __init__ stores, fit validates (and names the parameter)
+    est = cs.make_learner(name, n_atoms=0)
     with pytest.raises(ValueError, match="n_atoms"):
-        cs.make_learner(name, n_atoms=0)
+        est.fit(X)
     est = cs.make_learner(name, **_params(name, n_atoms=5, coder=cs.OMP(n_nonzero_coefs=8), max_iter=1))
     with pytest.raises(ValueError, match="n_nonzero_coefs=8 atoms per sample but the dictionary has only n_atoms=5"):
         est.fit(X)
     est = cs.make_learner(name, **_params(name, n_atoms=30, coder=cs.OMP(n_nonzero_coefs=3), max_iter=1))
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         est.transform(X)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        est.as_basis()
     Xnan = X.copy()
     Xnan[3, 4] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         est.fit(Xnan)
     est.fit(X)
-    with pytest.raises(ValueError, match="X has 19 features but the dictionary was fitted on 20"):
+    with pytest.raises(ValueError, match="X has 19 features, but .* is expecting 20 features"):
         est.transform(X[:, :19])
-    with pytest.raises(ValueError, match="2-D"):
+    with pytest.raises(ValueError, match="Expected 2D array"):
         est.fit(X[0])
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        est.fit(X + 1j)
+    with pytest.raises(ValueError, match="0 sample"):
+        est.fit(X[:0])
+    with pytest.raises(ValueError, match="could not convert"):
+        est.fit(np.array([["a", "b"], ["c", "d"]], dtype=object))
     with pytest.raises(TypeError, match="coder"):
-        cs.make_learner(name, n_atoms=5, coder="omp")
+        cs.make_learner(name, n_atoms=5, coder="omp").fit(X)
     with pytest.raises(ValueError, match="init has 4 atoms"):
-        cs.make_learner(name, n_atoms=5, init=np.ones((4, 20)))
+        cs.make_learner(name, n_atoms=5, init=np.ones((4, 20))).fit(X)
 
 
 # -- a learned dictionary as the sparsity basis of recovery ------------------------------------
@@ -334,3 +345,17 @@ def test_l1_coded_online_pass_learns_a_better_dictionary_than_omp_coding():
         W = cs.OnlineDictionaryLearning(n_atoms=1024, coder=coder, batch_size=256, random_state=0).fit(X).components_
         errs[name] = omp16_error(W)
     assert errs["l1"] < errs["omp"] - 0.005, errs
+
+
+# -- issue 10, "What was seen": aksvd on X*1e80 or X*1e-100 made every atom "fail" ------------
+@pytest.mark.parametrize("c", [1e80, 1e-100])
+def test_aksvd_on_rescaled_data_learns_as_unscaled(c, synth):
+    # the power-iteration update normalised E_Iᵀg, whose squared norm scales as c⁴: it overflowed
+    # (1e80) or underflowed (1e-100) to a zero/infinite norm, so every atom was declared failed
+    # and replaced, leaving an error of 0.38-0.54 where the unscaled data reach 0.34
+    X, _, _ = synth
+    kw = dict(n_atoms=30, coder=cs.OMP(n_nonzero_coefs=3), max_iter=5, random_state=0, init="random")
+    ref = cs.make_learner("aksvd", **kw).fit(X)
+    est = cs.make_learner("aksvd", **kw).fit(X * c)
+    assert est.history_["rel_error"][-1] == pytest.approx(ref.history_["rel_error"][-1], rel=1e-6)
+    np.testing.assert_allclose(est.components_, ref.components_, atol=1e-8)

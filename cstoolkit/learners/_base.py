@@ -32,19 +32,20 @@ greedy coders such as OMP), evaluated right after the coding step of each iterat
 from __future__ import annotations
 
 import abc
-
 import logging
 import time
 from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_array, validate_data
 
-from .._params import ParamsMixin
-from .._validation import InstanceOf, Interval, Options, check_random_state
+from .._validation import InstanceOf, Interval, Options, check_random_state, validate_params
 from ..base import Recoverer
 
-__all__ = ["DictionaryLearner"]
+__all__ = ["DictionaryLearner", "data_scale"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,75 +53,119 @@ logger = logging.getLogger(__name__)
 LEARNER_HISTORY_KEYS = ("objective", "rel_error", "mean_nnz", "time")
 
 
-def _float_dtype(dtype) -> np.dtype:
-    return np.dtype(np.float32) if np.dtype(dtype) == np.float32 else np.dtype(np.float64)
+def data_scale(X: np.ndarray) -> float:
+    """The power of two ``s`` with ``max|X| / s`` in [1/2, 1) (1.0 for ``X = 0``).
+
+    Every learner works on ``X / s`` internally: dividing by a power of two is exact, so the
+    result for ``c·X`` is ``c`` times the result for ``X`` bit for bit when ``c`` is a power of
+    two (and to rounding otherwise), and no squared norm, Gram matrix or running statistic can
+    overflow or underflow whatever the magnitude of the data (float32 at 1e30, float64 at 1e300).
+    """
+    amax = float(np.max(np.abs(X))) if X.size else 0.0
+    if not amax > 0 or not np.isfinite(amax):
+        return 1.0
+    _, e = np.frexp(amax)
+    return float(np.ldexp(1.0, int(e)))
 
 
-class DictionaryLearner(ParamsMixin, abc.ABC):
-    """Base class of the dictionary learners (K-SVD, MOD, online).
+class DictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, abc.ABC):
+    """Base class of the dictionary learners (K-SVD, MOD, online): scikit-learn transformers.
 
-    Subclasses take keyword-only hyperparameters, store them unchanged, declare
-    ``_parameter_constraints`` and call ``self._validate_params()``. They implement ``fit``
+    A subclass's ``__init__`` takes keyword-only hyperparameters, each with a default, and
+    stores them unchanged (nothing else: scikit-learn's ``clone``/``get_params``/``set_params``
+    rely on it). Hyperparameters are validated in ``fit`` / ``partial_fit`` against the class's
+    ``_parameter_constraints``, and the data by scikit-learn's ``validate_data`` (which sets
+    ``n_features_in_``, and ``feature_names_in_`` for a DataFrame). Subclasses implement ``fit``
     (and the online learner ``partial_fit``); the base class gives ``transform``,
-    ``inverse_transform``, ``fit_transform``, ``as_basis``, parameter handling, the
+    ``inverse_transform``, ``fit_transform``, ``as_basis``, ``get_feature_names_out``, the
     initialisation of the dictionary, the sparse-coding step through the coder object and the
-    replacement of unused or duplicated atoms.
+    replacement of unused or duplicated atoms. Fitted state ends in ``_``; before ``fit``
+    every method that needs it raises :class:`sklearn.exceptions.NotFittedError`.
+
+    Scale: the learners code and update on ``X / data_scale(X)`` (see :func:`data_scale`),
+    so with a scale-equivariant coder (OMP with a fixed number of atoms, the default) fitting
+    ``c·X`` gives the same atoms and ``c`` times the codes, over the whole floating-point range.
+    A coder other than OMP is always called on the data as given (its ``lam`` or ``tol`` keep
+    their meaning in the units of ``X``).
 
     See the module docstring of :mod:`cstoolkit.learners._base` for the row/column
     convention.
     """
 
     name: ClassVar[str] = ""
-    def _check_params(self) -> None:
-        init = getattr(self, "init", "data")
+    #: True when the dictionary update alone can never increase ½‖X − C W‖_F² for the codes of
+    #: that iteration (read by the conformance suite, which then checks it every iteration)
+    update_decreases_objective: ClassVar[bool] = False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # accepted and densified (the atoms are dense anyway)
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    @property
+    def _n_features_out(self):
+        """Number of output features (atoms), for ``get_feature_names_out``."""
+        return self.components_.shape[0]
+
+    # -- parameters ---------------------------------------------------------------------
+    def _validate_hyperparams(self) -> None:
+        """Check every hyperparameter; called at the start of ``fit`` / ``partial_fit``."""
+        owner = type(self).__name__
+        validate_params(owner, self.get_params(deep=False), self._parameter_constraints)
+        init = self.init
         if not isinstance(init, str):
             arr = np.asarray(init)
             if arr.ndim != 2 or arr.dtype.kind not in "biuf":
                 raise ValueError(
-                    f"{type(self).__name__}: init must be 'data', 'random' or a real array of shape "
+                    f"{owner}: init must be 'data', 'random' or a real array of shape "
                     f"(n_atoms, n_features); got {type(init).__name__} of shape {arr.shape}."
                 )
-            if arr.shape[0] != self.n_atoms:
+            if self.n_atoms is not None and arr.shape[0] != self.n_atoms:
                 raise ValueError(
-                    f"{type(self).__name__}: init has {arr.shape[0]} atoms (rows) but n_atoms={self.n_atoms}; "
+                    f"{owner}: init has {arr.shape[0]} atoms (rows) but n_atoms={self.n_atoms}; "
                     "pass an array of shape (n_atoms, n_features)."
                 )
 
+    def _resolve_n_atoms(self, n_features: int) -> int:
+        """``n_atoms``, or (None) the rows of an ``init`` array, else ``n_features``."""
+        if self.n_atoms is not None:
+            return int(self.n_atoms)
+        if not isinstance(self.init, str):
+            return int(np.asarray(self.init).shape[0])
+        return int(n_features)
+
+    def clone(self):
+        """A new unfitted instance with the same parameters (:func:`sklearn.base.clone`)."""
+        return clone(self)
+
     # -- input checks ------------------------------------------------------------------
-    def _check_X(self, X, *, fitted: bool) -> np.ndarray:
-        """2-D finite float array (float32 kept, everything else float64)."""
+    def _check_X(self, X, *, reset: bool) -> np.ndarray:
+        """2-D finite real array (float32 kept, everything else float64), densified.
+
+        ``reset=True`` (fit) records ``n_features_in_``; ``reset=False`` checks X against it.
+        """
         owner = type(self).__name__
+        if not reset:
+            self._check_fitted()
+        dtype = getattr(X, "dtype", None)  # (complex lists are caught by validate_data)
+        if isinstance(dtype, np.dtype) and dtype.kind == "c":
+            raise ValueError(
+                f"{owner}: Complex data not supported; the dictionary learners work with real "
+                "samples (stack the real and imaginary parts as features if that is meant)."
+            )
+        X = validate_data(self, X, reset=reset, accept_sparse=("csr", "csc", "coo"), dtype=[np.float64, np.float32],
+                          ensure_min_samples=1, ensure_min_features=1)
         if sp.issparse(X):
             X = X.toarray()
-        try:
-            arr = np.asarray(X)
-        except Exception as exc:  # ragged input and the like
-            raise TypeError(f"{owner}: X could not be converted to a numeric array: {exc}") from exc
-        if arr.dtype == object or arr.dtype.kind not in "biuf":
-            raise TypeError(f"{owner}: X must hold real numbers; got dtype {arr.dtype}.")
-        if arr.ndim != 2:
-            raise ValueError(
-                f"{owner}: X must be 2-D (n_samples, n_features); got shape {arr.shape}. "
-                "Use x.reshape(1, -1) for a single sample."
-            )
-        if arr.shape[0] < 1 or arr.shape[1] < 1:
-            raise ValueError(f"{owner}: X is empty (shape {arr.shape}).")
-        arr = arr.astype(_float_dtype(arr.dtype), copy=False)
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{owner}: X contains NaN or Inf; remove or impute them first.")
-        if fitted:
-            self._check_fitted()
-            nf = self.components_.shape[1]
-            if arr.shape[1] != nf:
-                raise ValueError(
-                    f"{owner}: X has {arr.shape[1]} features but the dictionary was fitted on {nf}; "
-                    f"expected X of shape (n_samples, {nf})."
-                )
-        return arr
+        return X
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "components_"):
-            raise RuntimeError(f"{type(self).__name__} is not fitted yet; call fit(X) first.")
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet; call fit(X) first "
+                "(or partial_fit for the online learner)."
+            )
 
     # -- the coder ---------------------------------------------------------------------
     def _make_coder(self) -> Recoverer:
@@ -128,15 +173,15 @@ class DictionaryLearner(ParamsMixin, abc.ABC):
 
         return OMP() if self.coder is None else self.coder
 
-    def _check_coder_budget(self, coder: Recoverer, n_features: int) -> None:
+    def _check_coder_budget(self, coder: Recoverer, n_atoms: int, n_features: int) -> None:
         """Clear errors for a sparsity level the dictionary cannot support."""
         k = getattr(coder, "n_nonzero_coefs", None)
         owner = type(self).__name__
         if k is not None:
-            if k > self.n_atoms:
+            if k > n_atoms:
                 raise ValueError(
                     f"{owner}: the coder asks for n_nonzero_coefs={k} atoms per sample but the dictionary "
-                    f"has only n_atoms={self.n_atoms}; lower n_nonzero_coefs or raise n_atoms."
+                    f"has only n_atoms={n_atoms}; lower n_nonzero_coefs or raise n_atoms."
                 )
             if k > n_features:
                 raise ValueError(
@@ -144,12 +189,16 @@ class DictionaryLearner(ParamsMixin, abc.ABC):
                     f"{n_features} features is exactly represented by at most {n_features} atoms."
                 )
 
-    def _code(self, coder: Recoverer, D: np.ndarray, Y: np.ndarray, gram=None):
-        """Sparse-code the columns of ``Y`` (m, B) over the atoms ``D`` (m, K).
+    def _code(self, coder: Recoverer, D: np.ndarray, Ys: np.ndarray, scale: float, gram=None):
+        """Sparse-code the columns of ``Ys`` (m, B), the data divided by ``scale``, over ``D`` (m, K).
 
-        Returns ``(S (K, B) dense, per-signal objective (B,), residual norms (B,))``.
-        An :class:`~cstoolkit.OMP` coder takes the fast path (Batch-OMP with the cached Gram
-        matrix ``gram``); any other recoverer is called as ``coder.recover(D, Y)``.
+        Returns ``(S (K, B) dense, per-signal objective (B,), residual norms (B,))``, all in the
+        units of ``Ys`` (the codes of the data itself are ``scale · S``). An
+        :class:`~cstoolkit.OMP` coder takes the fast path
+        (Batch-OMP with the cached Gram matrix ``gram``) on ``Ys`` directly, which is exact since
+        OMP is scale-equivariant; with a residual ``tol``, and for any other recoverer, the
+        coder is called on the data as given, ``coder.recover(D, scale · Ys)``. Coefficients of
+        rounding size are dropped (see :func:`_drop_rounding_noise`).
         """
         from ..solvers.greedy import OMP, _greedy_budget, omp_batch
 
@@ -157,26 +206,37 @@ class DictionaryLearner(ParamsMixin, abc.ABC):
             m, K = D.shape
             k = _greedy_budget(coder.n_nonzero_coefs, coder.tol, m, K, "OMP")
             G = D.T @ D if gram is None else gram
-            S, res, _ = omp_batch(D, Y, k, tol=coder.tol, batch_size=coder.batch_size, engine=coder.engine, gram=G)
+            tol = None if coder.tol is None else coder.tol / scale
+            S, res, _ = omp_batch(D, Ys, k, tol=tol, batch_size=coder.batch_size, engine=coder.engine, gram=G)
+            _drop_rounding_noise(S, Ys)
             r = res[-1]
             return S, 0.5 * r * r, r
+        Y = Ys * Ys.dtype.type(scale) if scale != 1.0 else Ys
         result = coder.recover(D, Y)
         S = np.asarray(result.coef)
         if S.ndim == 1:
             S = S[:, None]
-        S = S.astype(Y.dtype, copy=False)
-        r = np.linalg.norm(Y - D @ S, axis=0)
+        S = S.astype(Ys.dtype, copy=False)
+        if scale != 1.0:
+            S = S / Ys.dtype.type(scale)
+        else:
+            S = S.copy()
+        _drop_rounding_noise(S, Ys)
+        r = np.linalg.norm(Ys - D @ S, axis=0)
         obj = np.asarray(result.history["objective"], dtype=float)
-        if obj.ndim == 1 and Y.shape[1] == 1 and obj.size:
+        if obj.ndim == 1 and Ys.shape[1] == 1 and obj.size:
             obj = obj[:, None]
-        obj = obj[-1] if obj.ndim == 2 and obj.shape[0] else 0.5 * r * r
+        if obj.ndim == 2 and obj.shape[0] and obj.shape[1] == Ys.shape[1]:
+            obj = obj[-1] / (scale * scale)
+        else:
+            obj = 0.5 * r * r
         return S, obj, r
 
     # -- initialisation and atom replacement -------------------------------------------
-    def _init_dictionary(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _init_dictionary(self, X: np.ndarray, rng: np.random.Generator, n_atoms: int | None = None) -> np.ndarray:
         """Initial atoms as columns, shape (n_features, n_atoms), unit norm."""
         N, m = X.shape
-        K = self.n_atoms
+        K = self._resolve_n_atoms(m) if n_atoms is None else n_atoms
         init = self.init
         if not isinstance(init, str):
             D0 = np.asarray(init, dtype=X.dtype)
@@ -187,6 +247,7 @@ class DictionaryLearner(ParamsMixin, abc.ABC):
             if not np.all(np.isfinite(D0)):
                 raise ValueError(f"{type(self).__name__}: init contains NaN or Inf.")
             D = D0.T.copy()
+            D /= D.dtype.type(data_scale(D))  # a huge or tiny init array is normalised safely
         elif init == "random":
             D = rng.standard_normal((m, K)).astype(X.dtype)
         else:  # "data": distinct non-zero samples drawn at random, topped up with random atoms
@@ -253,7 +314,8 @@ class DictionaryLearner(ParamsMixin, abc.ABC):
 
         Parameters
         ----------
-        X : array_like, shape (n_samples, n_features)
+        X : array_like or sparse matrix, shape (n_samples, n_features)
+            float32 stays float32; other real dtypes are coded in float64.
         sparse_output : bool or None, default=None
             Return a :class:`scipy.sparse.csr_array` instead of a dense array; None uses the
             learner's ``sparse_output`` parameter.
@@ -261,19 +323,23 @@ class DictionaryLearner(ParamsMixin, abc.ABC):
         Returns
         -------
         codes : ndarray or csr_array, shape (n_samples, n_atoms)
-            ``X ≈ codes @ components_``; computed as ``coder.recover(components_.T, X.T).coef.T``.
+            ``X ≈ codes @ components_``; equal to ``coder.recover(components_.T, X.T).coef.T``
+            (computed on ``X / data_scale(X)`` and scaled back for an OMP coder).
         """
-        X = self._check_X(X, fitted=True)
+        X = self._check_X(X, reset=False)
         coder = self._make_coder()
-        self._check_coder_budget(coder, X.shape[1])
+        self._check_coder_budget(coder, self.components_.shape[0], X.shape[1])
         D = np.ascontiguousarray(self.components_.T, dtype=X.dtype)
-        S, _, _ = self._code(coder, D, X.T)
+        s = data_scale(X)
+        S, _, _ = self._code(coder, D, X.T / X.dtype.type(s), s)
         codes = np.ascontiguousarray(S.T)
+        if s != 1.0:
+            codes *= codes.dtype.type(s)
         sparse = self.sparse_output if sparse_output is None else sparse_output
         return sp.csr_array(codes) if sparse else codes
 
     def fit_transform(self, X, y=None, **kw):
-        """``fit(X)`` then ``transform(X)``; returns codes of shape (n_samples, n_atoms)."""
+        """``fit(X)`` then ``transform(X, **kw)``; returns codes of shape (n_samples, n_atoms)."""
         return self.fit(X).transform(X, **kw)
 
     def inverse_transform(self, codes):
@@ -289,10 +355,11 @@ class DictionaryLearner(ParamsMixin, abc.ABC):
         """
         self._check_fitted()
         K = self.components_.shape[0]
-        if codes.ndim != 2 or codes.shape[1] != K:
-            raise ValueError(f"codes has shape {codes.shape}; expected (n_samples, {K}).")
-        out = codes @ self.components_
-        return np.asarray(out)
+        codes = check_array(codes, accept_sparse=("csr", "csc", "coo"), dtype=[np.float64, np.float32],
+                            input_name="codes")
+        if codes.shape[1] != K:
+            raise ValueError(f"codes has shape {codes.shape}; expected (n_samples, {K}) (one column per atom).")
+        return np.asarray(codes @ self.components_)
 
     def as_basis(self) -> np.ndarray:
         """The learned dictionary in the recoverers' column convention, shape (n_features, n_atoms).
@@ -320,7 +387,7 @@ class DictionaryLearner(ParamsMixin, abc.ABC):
 
 def _common_constraints() -> dict:
     return {
-        "n_atoms": [Interval("integral", 1, None)],
+        "n_atoms": [Interval("integral", 1, None), None],
         "coder": [InstanceOf(Recoverer), None],
         "init": [InstanceOf(np.ndarray), Options("data", "random")],
         "random_state": [Interval("integral", 0, None), InstanceOf(np.random.Generator), None],
@@ -329,6 +396,37 @@ def _common_constraints() -> dict:
         "sparse_output": [bool],
         "callback": [InstanceOf(callable), None],
     }
+
+
+#: code entries with |c_ij| ≤ ROUNDING_NOISE · eps · ‖x_i‖ (unit atoms) are rounding noise
+ROUNDING_NOISE = 100.0
+
+
+def _drop_rounding_noise(S: np.ndarray, Y: np.ndarray) -> None:
+    """Zero, in place, the coefficients of ``S`` (K, B) below rounding level for ``Y`` (m, B).
+
+    A sample that a few atoms represent exactly (a training sample drawn as an initial atom)
+    has a residual of rounding size; a coder with a fixed budget (OMP with ``k`` atoms) then
+    spends the rest of the budget on atoms chosen from that noise, with coefficients of about
+    ``eps·‖x‖``. Left in, they decide which samples "use" an atom, and the exact K-SVD update fits
+    such an atom to noise (the top singular vector of a residual of rounding size) — a choice
+    that changes with the last bit of the data, so that ``c·X`` and ``X`` learned different
+    dictionaries. Entries with ``|c_ij| ≤ 100·eps·‖x_i‖`` (atoms have unit norm) change the
+    reconstruction by less than ``100·k·eps`` relative and are set to zero.
+    """
+    if S.size == 0:
+        return
+    thr = (ROUNDING_NOISE * np.finfo(S.dtype).eps) * np.linalg.norm(Y, axis=0)
+    S[np.abs(S) <= thr] = 0
+
+
+def _in_data_units(objective_scaled: float, scale: float) -> float:
+    """An objective computed on ``X / scale`` (a squared norm) in the units of ``X``: ``· scale²``.
+
+    Honest at every scale: beyond float64's range the value is ``inf`` (no warning).
+    """
+    with np.errstate(over="ignore"):
+        return float(np.float64(objective_scaled) * scale * scale)
 
 
 def _seed(random_state):
@@ -435,11 +533,15 @@ class BatchDictionaryLearner(DictionaryLearner):
         """
         from ..solvers.greedy import OMP
 
-        X = self._check_X(X, fitted=False)
+        self._validate_hyperparams()
+        X = self._check_X(X, reset=True)
         rng = _seed(self.random_state)
+        K = self._resolve_n_atoms(X.shape[1])
         coder = self._make_coder()
-        self._check_coder_budget(coder, X.shape[1])
-        W = np.ascontiguousarray(self._init_dictionary(X, rng).T)
+        self._check_coder_budget(coder, K, X.shape[1])
+        scale = data_scale(X)
+        X = X / X.dtype.type(scale)  # exact (a power of two); see data_scale
+        W = np.ascontiguousarray(self._init_dictionary(X, rng, K).T)
         self.components_ = W
         xx = float(np.einsum("ij,ij->", X, X, dtype=np.float64))
         xx = xx if xx > 0 else 1.0
@@ -449,11 +551,11 @@ class BatchDictionaryLearner(DictionaryLearner):
         self.n_iter_ = 0
         for it in range(1, self.max_iter + 1):
             gram = W @ W.T if type(coder) is OMP else None
-            S, obj, r = self._code(coder, W.T, X.T, gram=gram)
+            S, obj, r = self._code(coder, W.T, X.T, scale, gram=gram)
             codes = SparseCodes.from_dense(S)
             del S
             failed = self._update_dictionary(X, W, codes, rng)
-            usage = np.bincount(codes.idx[codes.val != 0], minlength=self.n_atoms)
+            usage = np.bincount(codes.idx[codes.val != 0], minlength=K)
             bad = np.union1d(np.asarray(failed, dtype=np.int64), np.flatnonzero(usage < self.min_usage))
             err = np.linalg.norm(X - codes.reconstruct(W), axis=1).astype(np.float64)
             replaced = self._replace_atoms(W.T, X.T, err, bad, rng)
@@ -462,9 +564,10 @@ class BatchDictionaryLearner(DictionaryLearner):
             CtC, CtX = codes.gram_stats(X)
             rel = np.sqrt(fit_error_sq(xx, W, CtC, CtX) / xx)
             nnz = np.count_nonzero(codes.val) / X.shape[0]
-            self._record(hist, t0, np.mean(obj), rel, nnz)
+            objective = _in_data_units(np.mean(obj), scale)
+            self._record(hist, t0, objective, rel, nnz)
             self.n_iter_ = it
-            logger.debug("%s it %d: objective %.6g rel_error %.6g", type(self).__name__, it, np.mean(obj), rel)
+            logger.debug("%s it %d: objective %.6g rel_error %.6g", type(self).__name__, it, objective, rel)
             if self.callback is not None:
                 tc = time.perf_counter()
                 stop = self.callback(self, it)

@@ -29,9 +29,10 @@ __all__ = ["KSVD", "ApproximateKSVD", "MOD"]
 logger = logging.getLogger(__name__)
 
 _DOC_PARAMS = """
-    n_atoms : int
+    n_atoms : int or None, default=None
         Number of atoms ``K`` (rows of ``components_``); ``K > n_features`` gives an
-        overcomplete dictionary.
+        overcomplete dictionary. None: the rows of an ``init`` array, else ``n_features``
+        (a complete dictionary, as scikit-learn's ``n_components=None``).
     coder : Recoverer or None, default=None
         The sparse-coding solver *object*, called as ``coder.recover(components_.T, X.T)``
         (any registered recoverer: OMP, Lasso, FISTA, ...). None means
@@ -66,6 +67,11 @@ _DOC_PARAMS = """
 """
 
 _DOC_ATTRS = """
+    Hyperparameters are validated when ``fit`` is called (``__init__`` only stores them, as
+    scikit-learn requires). Fitting ``c·X`` gives the same atoms as ``X`` and ``c`` times the
+    codes (exactly for a power of two ``c``) with an OMP coder of fixed sparsity, over the whole
+    floating-point range: the learner works on ``X`` divided by a power of two near ``max|X|``.
+
     Attributes
     ----------
     components_ : ndarray, shape (n_atoms, n_features)
@@ -76,6 +82,10 @@ _DOC_ATTRS = """
         ``"objective"`` (the coder's objective averaged over samples, after the coding step),
         ``"rel_error"`` (‖X − C W‖_F / ‖X‖_F after the dictionary update), ``"mean_nnz"``
         (non-zeros per sample) and ``"time"`` (cumulative seconds).
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of str, shape (n_features_in_,)
+        Column names, when ``X`` was a DataFrame with string column names.
 """
 
 
@@ -142,8 +152,9 @@ class KSVD(BatchDictionaryLearner):
         "tol": [Interval("real", 0, None, closed="left")],
         "approximate": [bool],
     }
+    update_decreases_objective = True  # exact and one-power-step rank-1 updates are both monotone
 
-    def __init__(self, *, n_atoms, coder=None, max_iter=20, tol=0.0, init="data", dup_threshold=0.99,
+    def __init__(self, *, n_atoms=None, coder=None, max_iter=20, tol=0.0, init="data", dup_threshold=0.99,
                  min_usage=1, random_state=None, sparse_output=False, callback=None, approximate=False):
         self.n_atoms = n_atoms
         self.coder = coder
@@ -156,7 +167,6 @@ class KSVD(BatchDictionaryLearner):
         self.sparse_output = sparse_output
         self.callback = callback
         self.approximate = approximate
-        self._validate_params()
 
     def _update_dictionary(self, X, W, codes, rng):
         N, s = codes.idx.shape
@@ -209,7 +219,7 @@ class ApproximateKSVD(KSVD):
     using batch orthogonal matching pursuit", Technion CS-2008-08, 2008.
     """
 
-    def __init__(self, *, n_atoms, coder=None, max_iter=20, tol=0.0, init="data", dup_threshold=0.99,
+    def __init__(self, *, n_atoms=None, coder=None, max_iter=20, tol=0.0, init="data", dup_threshold=0.99,
                  min_usage=1, random_state=None, sparse_output=False, callback=None, approximate=True):
         super().__init__(n_atoms=n_atoms, coder=coder, max_iter=max_iter, tol=tol, init=init,
                          dup_threshold=dup_threshold, min_usage=min_usage, random_state=random_state,
@@ -243,8 +253,9 @@ class MOD(BatchDictionaryLearner):
         "max_iter": [Interval("integral", 1, None)],
         "tol": [Interval("real", 0, None, closed="left")],
     }
+    update_decreases_objective = True  # least squares given the codes
 
-    def __init__(self, *, n_atoms, coder=None, max_iter=20, tol=0.0, init="data", dup_threshold=0.99,
+    def __init__(self, *, n_atoms=None, coder=None, max_iter=20, tol=0.0, init="data", dup_threshold=0.99,
                  min_usage=1, random_state=None, sparse_output=False, callback=None):
         self.n_atoms = n_atoms
         self.coder = coder
@@ -256,7 +267,6 @@ class MOD(BatchDictionaryLearner):
         self.random_state = random_state
         self.sparse_output = sparse_output
         self.callback = callback
-        self._validate_params()
 
     def _update_dictionary(self, X, W, codes, rng):
         import scipy.linalg as sla

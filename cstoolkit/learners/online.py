@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .._validation import Interval
 from ..registry import register_learner
-from ._base import DictionaryLearner, _common_constraints, _seed
+from ._base import LEARNER_HISTORY_KEYS, DictionaryLearner, _common_constraints, _in_data_units, _seed, data_scale
 
-__all__ = ["OnlineDictionaryLearning"]
+__all__ = ["OnlineDictionaryLearning", "OnlineState"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,38 @@ def _bcd_sweep(W, A, B, n_sweeps, tiny):
             if nu > 0:
                 W[j] = u / nu
     return dead
+
+
+@dataclass
+class OnlineState:
+    """Running state of :class:`OnlineDictionaryLearning` between mini-batches (``state_``).
+
+    Attributes
+    ----------
+    A : ndarray, shape (n_atoms, n_atoms)
+        Weighted running sum of ``c cᵀ`` over the coded samples, in units of ``scale²``.
+    B : ndarray, shape (n_atoms, n_features)
+        Weighted running sum of ``c xᵀ``, in units of ``scale²``.
+    scale : float
+        Power of two the samples are divided by before coding (fixed by ``fit``'s data or the
+        first ``partial_fit`` batch; see :func:`cstoolkit.learners._base.data_scale`).
+    rng : numpy.random.Generator
+        Continues across ``partial_fit`` calls (replacements, shuffling).
+    gram : ndarray (n_atoms, n_atoms) or None
+        ``W Wᵀ`` of the current atoms, kept for an OMP coder.
+    elapsed : float
+        Seconds spent in the mini-batch steps.
+    history : dict of list
+        Per mini-batch records (see ``history_``).
+    """
+
+    A: np.ndarray
+    B: np.ndarray
+    scale: float
+    rng: np.random.Generator
+    gram: np.ndarray | None = None
+    elapsed: float = 0.0
+    history: dict = field(default_factory=lambda: {k: [] for k in LEARNER_HISTORY_KEYS})
 
 
 @register_learner("online")
@@ -75,8 +108,8 @@ class OnlineDictionaryLearning(DictionaryLearner):
 
     Parameters
     ----------
-    n_atoms : int
-        Number of atoms ``K``.
+    n_atoms : int or None, default=None
+        Number of atoms ``K``; None: the rows of an ``init`` array, else ``n_features``.
     coder : Recoverer or None, default=None
         Sparse-coding solver object (None: ``cstoolkit.OMP()``); see :class:`~cstoolkit.KSVD`.
     batch_size : int, default=256
@@ -105,6 +138,10 @@ class OnlineDictionaryLearning(DictionaryLearner):
         ``callback(learner, step)`` after every mini-batch; returning True stops ``fit``.
         Its run time is not counted in ``history_["time"]``.
 
+    Hyperparameters are validated by ``fit`` / ``partial_fit`` (``__init__`` only stores them).
+    As the batch learners, it works on the samples divided by a power of two near ``max|X|``,
+    so ``c·X`` gives the same atoms at any magnitude with an OMP coder of fixed sparsity.
+
     Attributes
     ----------
     components_ : ndarray, shape (n_atoms, n_features)
@@ -117,6 +154,10 @@ class OnlineDictionaryLearning(DictionaryLearner):
         Per mini-batch: ``"objective"`` (the coder's objective averaged over the batch, before
         the update), ``"rel_error"`` (‖X_t − C_t W‖_F/‖X_t‖_F of the batch, before the
         update), ``"mean_nnz"`` and cumulative ``"time"``.
+    state_ : OnlineState
+        Running statistics ``A``, ``B`` and the rest of what ``partial_fit`` continues from.
+    n_features_in_ : int
+        Number of features seen in the first ``fit`` / ``partial_fit``.
 
     References
     ----------
@@ -134,7 +175,7 @@ class OnlineDictionaryLearning(DictionaryLearner):
         "shuffle": [bool],
     }
 
-    def __init__(self, *, n_atoms, coder=None, batch_size=256, max_iter=1, n_sweeps=1, shuffle=True, init="data",
+    def __init__(self, *, n_atoms=None, coder=None, batch_size=256, max_iter=1, n_sweeps=1, shuffle=True, init="data",
                  dup_threshold=0.99, min_usage=1, random_state=None, sparse_output=False, callback=None):
         self.n_atoms = n_atoms
         self.coder = coder
@@ -148,31 +189,30 @@ class OnlineDictionaryLearning(DictionaryLearner):
         self.random_state = random_state
         self.sparse_output = sparse_output
         self.callback = callback
-        self._validate_params()
 
     # -- state ---------------------------------------------------------------------------
-    def _start(self, X):
-        self._rng = _seed(self.random_state)
-        W = np.ascontiguousarray(self._init_dictionary(X, self._rng).T)
+    def _start(self, X, scale):
+        """Initialise the atoms from ``X`` (already divided by ``scale``) and zero statistics."""
+        rng = _seed(self.random_state)
+        K = self._resolve_n_atoms(X.shape[1])
+        W = np.ascontiguousarray(self._init_dictionary(X, rng, K).T)
         self.components_ = W
-        K, m = W.shape
-        self._A = np.zeros((K, K), dtype=W.dtype)
-        self._B = np.zeros((K, m), dtype=W.dtype)
-        self._G = None  # Gram matrix W Wᵀ of the current atoms (for OMP), kept across steps
+        self.state_ = OnlineState(A=np.zeros((K, K), dtype=W.dtype), B=np.zeros(W.shape, dtype=W.dtype),
+                                  scale=scale, rng=rng)
         self.n_steps_ = 0
-        self._hist = self._new_history()
-        self._elapsed = 0.0
 
     def _step(self, Xb, coder):
+        """One mini-batch ``Xb`` (already divided by ``state_.scale``): code, accumulate, update."""
         from ..solvers.greedy import OMP
 
         t_start = time.perf_counter()
-        W, A, B = self.components_, self._A, self._B
+        st = self.state_
+        W, A, B = self.components_, st.A, st.B
         eta = Xb.shape[0]
         is_omp = type(coder) is OMP
-        if is_omp and self._G is None:
-            self._G = W @ W.T
-        S, obj, r = self._code(coder, W.T, Xb.T, gram=self._G if is_omp else None)
+        if is_omp and st.gram is None:
+            st.gram = W @ W.T
+        S, obj, r = self._code(coder, W.T, Xb.T, st.scale, gram=st.gram if is_omp else None)
         t = self.n_steps_
         theta = (t + 1) * eta if t < eta - 1 else eta * eta + t + 1 - eta
         beta = (theta + 1 - eta) / (theta + 1)
@@ -185,22 +225,22 @@ class OnlineDictionaryLearning(DictionaryLearner):
         dead = _bcd_sweep(W, A, B, self.n_sweeps, tiny if self.min_usage > 0 else -np.inf)
         G = W @ W.T
         err = np.asarray(r, dtype=np.float64).copy()
-        replaced = self._replace_atoms(W.T, Xb.T, err, dead, self._rng, coherence=G)
+        replaced = self._replace_atoms(W.T, Xb.T, err, dead, st.rng, coherence=G)
         if replaced.size:
             A[replaced, :] = 0
             A[:, replaced] = 0
             B[replaced] = 0
             G[replaced, :] = W[replaced] @ W.T
             G[:, replaced] = G[replaced, :].T
-        self._G = G if is_omp else None
+        st.gram = G if is_omp else None
         self.n_steps_ += 1
-        self._elapsed += time.perf_counter() - t_start
+        st.elapsed += time.perf_counter() - t_start
         xx = float(np.einsum("ij,ij->", Xb, Xb, dtype=np.float64)) or 1.0
-        h = self._hist
-        h["objective"].append(float(np.mean(obj)))
+        h = st.history
+        h["objective"].append(_in_data_units(np.mean(obj), st.scale))
         h["rel_error"].append(float(np.sqrt(np.sum(np.asarray(r, dtype=np.float64) ** 2) / xx)))
         h["mean_nnz"].append(np.count_nonzero(S) / eta)
-        h["time"].append(self._elapsed)
+        h["time"].append(st.elapsed)
 
     # -- public API --------------------------------------------------------------------
     def fit(self, X, y=None):
@@ -215,32 +255,35 @@ class OnlineDictionaryLearning(DictionaryLearner):
         -------
         self
         """
-        X = self._check_X(X, fitted=False)
+        self._validate_hyperparams()
+        X = self._check_X(X, reset=True)
         coder = self._make_coder()
-        self._check_coder_budget(coder, X.shape[1])
-        self._start(X)
+        self._check_coder_budget(coder, self._resolve_n_atoms(X.shape[1]), X.shape[1])
+        scale = data_scale(X)
+        X = X / X.dtype.type(scale)  # exact: a power of two
+        self._start(X, scale)
+        rng = self.state_.rng
         N = X.shape[0]
         self.n_iter_ = 0
         stop = False
         for epoch in range(self.max_iter):
-            order = self._rng.permutation(N) if self.shuffle else np.arange(N)
+            order = rng.permutation(N) if self.shuffle else np.arange(N)
             for s in range(0, N, self.batch_size):
-                Xb = np.ascontiguousarray(X[order[s: s + self.batch_size]])
-                self._step(Xb, coder)
+                self._step(np.ascontiguousarray(X[order[s: s + self.batch_size]]), coder)
                 if self.callback is not None and self.callback(self, self.n_steps_):
                     stop = True
                     break
             if stop:
                 break
             self.n_iter_ = epoch + 1
-        self._finish_history(self._hist)
+        self._finish_history(self.state_.history)
         return self
 
     def partial_fit(self, X, y=None):
         """Update the dictionary with one mini-batch (all rows of ``X``).
 
-        The first call initialises the dictionary from ``X`` (see ``init``) and the running
-        statistics; later calls continue from them.
+        The first call initialises the dictionary from ``X`` (see ``init``), the running
+        statistics and the data scale; later calls continue from ``state_``.
 
         Parameters
         ----------
@@ -251,13 +294,17 @@ class OnlineDictionaryLearning(DictionaryLearner):
         -------
         self
         """
-        first = not hasattr(self, "_A")
-        X = self._check_X(X, fitted=not first)
+        self._validate_hyperparams()
+        first = not hasattr(self, "components_")
+        X = self._check_X(X, reset=first)
         coder = self._make_coder()
-        self._check_coder_budget(coder, X.shape[1])
+        K = self._resolve_n_atoms(X.shape[1]) if first else self.components_.shape[0]
+        self._check_coder_budget(coder, K, X.shape[1])
+        scale = data_scale(X) if first else self.state_.scale
+        X = np.ascontiguousarray(X / X.dtype.type(scale))
         if first:
-            self._start(X)
+            self._start(X, scale)
             self.n_iter_ = 0
-        self._step(np.ascontiguousarray(X), coder)
-        self._finish_history(self._hist)
+        self._step(X, coder)
+        self._finish_history(self.state_.history)
         return self
