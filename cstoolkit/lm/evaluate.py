@@ -23,6 +23,8 @@ __all__ = ["PositionScores", "CausalLMReport", "EncoderReport", "reference_hidde
 
 logger = logging.getLogger(__name__)
 
+_CHUNK = 128  # scored positions per head product (bounds memory at 2 x 128 x V floats)
+
 
 @dataclass(frozen=True)
 class PositionScores:
@@ -176,8 +178,10 @@ def compare_causal_lm(ref, hat, windows, *, ref_hidden=None, batch_size: int = 1
         h_ref = ref.hidden(blk) if ref_hidden is None else ref_hidden[lo:lo + batch_size]
         h_hat = hat.hidden(blk)
         for b in range(blk.shape[0]):
-            sl = slice(score_from, T - 1)
-            parts.append(position_scores(ref.head(h_ref[b, sl]), hat.head(h_hat[b, sl]), blk[b, score_from + 1:]))
+            # positions in chunks: two (chunk, V) logit arrays and their log-softmax at a time
+            for s in range(score_from, T - 1, _CHUNK):
+                e = min(s + _CHUNK, T - 1)
+                parts.append(position_scores(ref.head(h_ref[b, s:e]), hat.head(h_hat[b, s:e]), blk[b, s + 1:e + 1]))
     scores = PositionScores.concatenate(parts)
     return CausalLMReport.from_scores(scores), scores
 

@@ -3,7 +3,8 @@
 The standard library ships the language reference's topic pages as ``pydoc_data.topics`` (the
 text behind ``help("assignment")``). :func:`reference_prose` keeps their prose — the unindented
 paragraphs, reflowed; grammar rules and code examples (indented blocks) and heading underlines
-are dropped — and splits the topics into two disjoint parts by a hash of the topic name:
+are dropped — and splits the topics into two parts by a hash of the topic name, with no
+paragraph in both (pages that repeat other pages' paragraphs lose them) and none twice:
 
 * ``"eval"`` (≈ 3/4 of the topics): held out, for measuring models;
 * ``"calibration"`` (≈ 1/4): for fitting anything that may look at text (activation statistics,
@@ -65,8 +66,19 @@ def reference_prose(split: str = "eval") -> str:
         raise ValueError(f"split must be one of {SPLITS}; got {split!r}.")
     from pydoc_data.topics import topics
 
-    pages = [_prose(topics[k]) for k in sorted(topics) if topic_split(k) == split]
-    return "\n\n".join("\n\n".join(p) for p in pages if p)
+    # some topic pages repeat others (e.g. "compound" holds "if", "while", ...): a paragraph
+    # found in any calibration page belongs to calibration only, and each paragraph appears once
+    calib = {p for k in topics if topic_split(k) == "calibration" for p in _prose(topics[k])}
+    seen, out = set(), []
+    for k in sorted(topics):
+        if topic_split(k) != split:
+            continue
+        for p in _prose(topics[k]):
+            if p in seen or (split == "eval" and p in calib):
+                continue
+            seen.add(p)
+            out.append(p)
+    return "\n\n".join(out)
 
 
 def token_windows(ids, window: int, *, max_tokens: int | None = None) -> np.ndarray:
