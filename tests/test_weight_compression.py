@@ -205,3 +205,39 @@ def test_bad_input_is_named():
         wc.dictionary_size_for_budget((12, 10), 0.95)
     with pytest.raises(ValueError, match="init must be"):
         wc.DictionaryCompressor(init="pca")
+
+
+# ---------------------------------------------------------------------------------------------
+# activations from a model (the observe hook of the numpy llama forward)
+# ---------------------------------------------------------------------------------------------
+def test_model_inputs_calibrate_a_projection(tmp_path):
+    pytest.importorskip("gguf")
+    pytest.importorskip("tokenizers")
+    from _lm_tiny import LLAMA, write_tiny_llama_gguf
+
+    from cstoolkit import lm
+
+    path = tmp_path / "tiny.gguf"
+    stored = write_tiny_llama_gguf(path)
+    model = lm.LlamaModel.from_gguf(path)
+    ids = _rng(10).integers(0, model.config.vocab_size, size=(2, 9))
+    seen, grams = [], {}
+
+    def observe(names, x):
+        seen.extend(names)
+        grams.setdefault(names, wc.GramAccumulator(x.shape[1])).update(x)
+        if names[0] == "blk.0.attn_q.weight":  # block 0 reads the RMS-normalised embeddings
+            e = stored["token_embd.weight"][ids.reshape(-1)].astype(np.float64)
+            ref = e / np.sqrt(np.mean(e * e, axis=1, keepdims=True) + LLAMA["rms_eps"]) * stored["blk.0.attn_norm.weight"]
+            np.testing.assert_allclose(x, ref, rtol=1e-5, atol=1e-6)
+
+    model.hidden(ids, observe=observe)
+    projections = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
+    assert sorted(seen) == sorted(f"blk.{i}.{p}.weight" for i in range(model.config.n_layers) for p in projections)
+    name = ("blk.1.ffn_down.weight",)
+    G = grams[name].gram
+    W = model.weights[name[0]].astype(np.float64)
+    assert grams[name].n_samples == ids.size and G.shape == (W.shape[1],) * 2
+    plain = wc.compress_weight(W, "svd", 0.5).reconstruct(np.float64)
+    cal = wc.compress_weight(W, "svd", 0.5, gram=G).reconstruct(np.float64)
+    assert wc.functional_error(W, cal, G) < wc.functional_error(W, plain, G)
