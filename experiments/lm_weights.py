@@ -53,8 +53,8 @@ PROJECTIONS = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up"
 INPUT_OF = {"attn_q": "attn_in", "attn_k": "attn_in", "attn_v": "attn_in", "attn_output": "attn_out",
             "ffn_gate": "ffn_in", "ffn_up": "ffn_in", "ffn_down": "ffn_mid"}
 #: method label -> (registered compressor, calibrated)
-METHODS = {"svd": ("svd", False), "dictionary": ("dictionary", False),
-           "svd_cal": ("svd", True), "dictionary_cal": ("dictionary", True)}
+METHODS = {"svd": ("svd", False), "svd_cal": ("svd", True), "dictionary": ("dictionary", False),
+           "dictionary_cal": ("dictionary", True)}
 LABELS = {"svd": "truncated SVD", "dictionary": "sparse dictionary (MOD + OMP)",
           "svd_cal": "SVD, calibrated (SVD-LLM whitening)", "dictionary_cal": "sparse dictionary, calibrated (CoSpaDi)"}
 COLORS = {"svd": "tab:blue", "dictionary": "tab:orange", "svd_cal": "tab:green", "dictionary_cal": "tab:red"}
@@ -229,7 +229,8 @@ def run(args, cfg: dict, cache: Path):
     with _common.Timer() as t_stats:
         ref_hidden = collect_statistics(cfg, cache, blocks)
     model_rows, layer_rows = [], []
-    order = [(meth, r) for meth in METHODS for r in cfg["ratios"]]
+    # ratio-major: every method at one ratio before the next, so a cut-short run compares them all
+    order = [(meth, r) for r in cfg["ratios"] for meth in METHODS]
     t_start = time.perf_counter()
     for meth, ratio in order:
         cells = matrix_cells(cfg, blocks, meth, ratio)
