@@ -293,13 +293,18 @@ class LlamaModel:
             raise ValueError(f"token ids must lie in [0, {self.config.vocab_size}); got [{ids.min()}, {ids.max()}].")
         return ids
 
-    def hidden(self, ids) -> np.ndarray:
+    def hidden(self, ids, *, observe=None) -> np.ndarray:
         """Final hidden states after the output RMSNorm (the output head's input).
 
         Parameters
         ----------
         ids : array_like of int, shape (T,) or (B, T)
             Windows of equal length, each starting at position 0.
+        observe : callable or None, default=None
+            ``observe(weight_names, x)`` is called with the input ``x`` (B*T, d_in) of every
+            projection, once per group of weights sharing it (``(q, k, v)``, ``(output,)``,
+            ``(gate, up)``, ``(down,)`` of each block) — e.g. to accumulate the Gram matrices
+            that calibrate weight compression (:mod:`cstoolkit.weight_compression`).
 
         Returns
         -------
@@ -317,6 +322,8 @@ class LlamaModel:
         for i in range(cfg.n_layers):
             p = f"blk.{i}."
             n = _rms_norm(x, w[p + "attn_norm.weight"], cfg.rms_eps)
+            if observe is not None:
+                observe((p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight"), n)
             q = _rope((n @ w[p + "attn_q.weight"].T).reshape(B, T, H, hd), cos, sin)
             k = _rope((n @ w[p + "attn_k.weight"].T).reshape(B, T, Hk, hd), cos, sin)
             v = (n @ w[p + "attn_v.weight"].T).reshape(B, T, Hk, hd)
@@ -331,9 +338,15 @@ class LlamaModel:
             s /= s.sum(axis=-1, keepdims=True)
             o = np.matmul(s.reshape(B, Hk, g * T, T), v.transpose(0, 2, 1, 3))  # (B, Hk, g*T, hd)
             o = o.reshape(B, Hk, g, T, hd).transpose(0, 3, 1, 2, 4).reshape(B * T, H * hd)
+            if observe is not None:
+                observe((p + "attn_output.weight",), o)
             x += o @ w[p + "attn_output.weight"].T
             n = _rms_norm(x, w[p + "ffn_norm.weight"], cfg.rms_eps)
+            if observe is not None:
+                observe((p + "ffn_gate.weight", p + "ffn_up.weight"), n)
             f = _silu_mul(n @ w[p + "ffn_gate.weight"].T, n @ w[p + "ffn_up.weight"].T)
+            if observe is not None:
+                observe((p + "ffn_down.weight",), f)
             x += f @ w[p + "ffn_down.weight"].T
         return _rms_norm(x, w["output_norm.weight"], cfg.rms_eps).reshape(B, T, cfg.d_model)
 
