@@ -339,8 +339,8 @@ def main(argv=None):
     fits = {n: float(_load(paths[n][0], "fit_seconds")) for n in cfg["models"]}
     write_json(out / f"{NAME}.json", dict(
         config={**cfg, "quick": args.quick, "seed": SEED, "value_bytes": VALUE_BYTES}, thresholds=THRESHOLDS,
-        threshold_table=tab, threshold_markdown=md, dictionary_fit_seconds=fits, wall_seconds=tm.seconds,
-        n_cells=len(cells), rows=flat, environment=environment()))
+        threshold_table=tab, dictionary_fit_seconds=fits, wall_seconds=tm.seconds, n_cells=len(cells),
+        environment=environment()))  # the per-point numbers are in the CSV, the table also in lm_effect.md
     (out / f"{NAME}.md").write_text(md + "\n")
     draw(flat, out)
     return dict(rows=flat, table=tab, markdown=md, wall_seconds=tm.seconds, out=out)
