@@ -12,7 +12,7 @@ Objective convention everywhere: ½‖A Ψ s − y‖² + λ·R(s).
 """
 
 from . import conventions, ensembles, metrics, operators, signals, sparsify
-from .base import HISTORY_KEYS, Recoverer, RecoveryResult
+from .base import HISTORY_KEYS, STATUSES, DirectRecoverer, DirectSolution, IterativeRecoverer, Recoverer, RecoveryResult
 from .callbacks import Callback, IterationInfo, MetricsCallback, StopAfter, StopWhenError
 from .embeddings import EmbeddingMatrix, available_embeddings, load_embeddings
 from .operators import DCTBasis, PartialDCT, PartialFourier, as_operator, dottest
@@ -77,7 +77,7 @@ def available_learners() -> list[str]:
 
 
 __all__ = [
-    "Recoverer", "RecoveryResult", "HISTORY_KEYS", "make_recoverer", "available_recoverers", "get_recoverer_class",
+    "Recoverer", "IterativeRecoverer", "DirectRecoverer", "DirectSolution", "RecoveryResult", "HISTORY_KEYS", "STATUSES", "make_recoverer", "available_recoverers", "get_recoverer_class",
     "make_learner", "available_learners",
     "register", "register_learner", "RECOVERERS", "LEARNERS",
     "Callback", "IterationInfo", "MetricsCallback", "StopAfter", "StopWhenError",

@@ -194,6 +194,8 @@ def check_signals(y: Any, m: int, *, name: str = "y", allow_complex: bool = True
         arr = arr.astype(np.float64)
     elif arr.dtype == np.float16:
         arr = arr.astype(np.float32)
+    elif arr.dtype.kind == "f" and arr.dtype.itemsize > 8 or arr.dtype.kind == "c" and arr.dtype.itemsize > 16:
+        arr = arr.astype(np.complex128 if arr.dtype.kind == "c" else np.float64)  # long double: no BLAS
     if arr.ndim not in (1, 2):
         raise ValueError(f"{name} must be 1-D ({m},) or 2-D ({m}, B), got {arr.ndim}-D shape {arr.shape}.")
     if arr.shape[0] != m:

@@ -243,6 +243,6 @@ def recovery_cell(cell: dict) -> dict:
     return {
         "rel_error": err.tolist(),
         "success_rate": float(np.mean(success(X, res.x))),
-        "n_iter": int(res.n_iter),
+        "n_iter": int(np.max(res.n_iter)),
         "seconds": seconds,
     }

@@ -92,10 +92,15 @@ def as_operator(A, *, name: str = "A") -> LinearOperator:
     if isinstance(A, LinearOperator):
         if A.dtype is not None and np.dtype(A.dtype).kind not in "fc":
             raise TypeError(f"{name} has dtype {A.dtype}; a floating-point operator is required.")
+        if _lacks_adjoint(A):
+            raise TypeError(
+                f"{name} is a LinearOperator without rmatvec/rmatmat (its adjoint {name}ᴴ); every recoverer "
+                f"needs {name}ᴴ: build it as LinearOperator(shape, matvec=..., rmatvec=...).")
         return A
     if sp.issparse(A):
-        mat = A
-        data = A.data if hasattr(A, "data") else A.tocsr().data
+        # lil, dok, coo, dia, bsr...: one conversion to CSR (the format every solver path uses)
+        mat = A if A.format in ("csr", "csc") else A.tocsr()
+        data = mat.data
     else:
         if isinstance(A, (list, tuple)):
             A = np.asarray(A)
@@ -118,9 +123,26 @@ def as_operator(A, *, name: str = "A") -> LinearOperator:
     elif mat.dtype == np.float16:
         mat = mat.astype(np.float32)
         data = mat.data if sp.issparse(mat) else mat
+    elif mat.dtype.itemsize > 8 and mat.dtype.kind == "f" or mat.dtype.itemsize > 16:
+        # long double: no BLAS, no compiled kernel; solvers work in double precision
+        mat = mat.astype(np.complex128 if mat.dtype.kind == "c" else np.float64)
+        data = mat.data if sp.issparse(mat) else mat
     if not np.all(np.isfinite(data)):
         raise ValueError(f"{name} contains NaN or Inf entries.")
     return MatrixOperator(mat)
+
+
+def _lacks_adjoint(op: LinearOperator) -> bool:
+    """True for a ``LinearOperator(shape, matvec=...)`` built without ``rmatvec``/``rmatmat``."""
+    custom = getattr(op, "_CustomLinearOperator__rmatvec_impl", False)
+    rmm = getattr(op, "_CustomLinearOperator__rmatmat_impl", None)
+    if custom is None and rmm is None:
+        return True
+    # a subclass that overrides neither _rmatvec nor _rmatmat nor _adjoint
+    cls = type(op)
+    base = LinearOperator
+    return (custom is False and cls._rmatvec is base._rmatvec and cls._rmatmat is base._rmatmat
+            and cls._adjoint is base._adjoint and cls._transpose is base._transpose)
 
 
 def explicit_matrix(op: LinearOperator):

@@ -318,7 +318,7 @@ def compute(cell: dict, setup_path: str) -> dict:
     coef = np.asarray(res.coef)
     nnz = np.count_nonzero(np.abs(coef) > 1e-10 * np.abs(coef).max(axis=0, initial=0), axis=0)
     return dict(
-        ok=True, error_msg="", seconds=sec, n_iter=int(res.n_iter), stop_reason=res.stop_reason, n_diverged=n_div,
+        ok=True, error_msg="", seconds=sec, n_iter=int(np.max(res.n_iter)), stop_reason=res.stop_reason, n_diverged=n_div,
         **{f"err_{q}": v for q, v in _quartiles(err).items()},
         err_x_median=float(np.median(err_x)), nnz_median=float(np.median(nnz)),
         errors=err.tolist(), **common,

@@ -62,7 +62,7 @@ with np.errstate(all="ignore"):
             res = cls(**problem_params(cls)).recover(A, Y)
             seconds = time.perf_counter() - t0
             err = cs.metrics.relative_error(X, res.x)
-            rows.append((name, float(np.median(err)), float(np.mean(cs.metrics.success(X, res.x))), res.n_iter, seconds, res.stop_reason))
+            rows.append((name, float(np.median(err)), float(np.mean(cs.metrics.success(X, res.x))), int(np.max(res.n_iter)), seconds, res.stop_reason))
         except Exception as exc:  # a solver that cannot handle this problem is reported, not hidden
             rows.append((name, np.nan, np.nan, 0, np.nan, f"error: {exc}"))
 

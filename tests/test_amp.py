@@ -41,9 +41,10 @@ def test_alpha_mode_is_lasso_with_calibrated_lambda():
     res = amp.recover(A, Y)
     assert res.converged
     lam_theory = theory.amp_lambda_from_alpha(alpha, delta=m / n, eps=k / n, sigma2=sigma**2)
-    assert np.mean(amp.lam_) == pytest.approx(lam_theory, rel=0.1)
+    assert not hasattr(amp, "lam_")  # recover leaves the solver unchanged; λ is in the result
+    assert np.mean(res.lam) == pytest.approx(lam_theory, rel=0.1)
     for b in range(4):
-        lam = amp.lam_[b]
+        lam = res.lam[b]
         sk = Lasso(alpha=cs.conventions.sklearn_alpha_from_lam(lam, m), fit_intercept=False, tol=1e-12,
                    max_iter=100000).fit(A, Y[:, b])
         f = lambda x: 0.5 * np.sum((A @ x - Y[:, b]) ** 2) + lam * np.sum(np.abs(x))  # noqa: E731

@@ -145,7 +145,7 @@ def test_lambda_at_or_above_lambda_max_gives_zero(engine):
 def test_numba_engine_without_numba_raises(monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", None)  # import numba now raises ImportError
     A, Y = _problem(B=2)
-    with pytest.raises(ImportError, match=r"engine='numba'\) needs numba"):
+    with pytest.raises(ImportError, match=r"engine='numba' needs numba"):
         Lasso(lam=0.1, lam_scale="relative", engine="numba").recover(A, Y)
     # "auto" falls back to the numpy kernel and still solves the problem
     res = Lasso(lam=0.1, lam_scale="relative", engine="auto").recover(A, Y)

@@ -35,8 +35,9 @@ def test_error_falls_with_sigma_min_and_level_count():
     errs = []
     for smin in (1e-4, 1e-7, 1e-10):
         r = cs.SL0(sigma_min=smin).recover(A, A @ X)
-        assert r.n_iter == cs.SL0(sigma_min=smin).n_levels() == 1 + int(np.floor(np.log(smin / 2) / np.log(0.5)))
-        assert r.history["objective"].shape == (r.n_iter, 3)
+        levels = cs.SL0(sigma_min=smin).n_levels()
+        assert np.all(r.n_iter == levels) and levels == 1 + int(np.floor(np.log(smin / 2) / np.log(0.5)))
+        assert r.history["objective"].shape == (r.n_iter.max(), 3)
         errs.append(np.max(cs.metrics.relative_error(X, r.x)))
     # the estimate is accurate to about sigma_min (relative)
     assert errs[0] > errs[1] > errs[2]
@@ -52,7 +53,8 @@ def test_batch_equals_column_by_column_and_is_scale_invariant():
     for b in range(Y.shape[1]):
         single = r.recover(A, Y[:, b])
         np.testing.assert_allclose(single.x, batch.x[:, b], rtol=0, atol=1e-12 * max(1.0, np.abs(X[:, b]).max()))
-        np.testing.assert_allclose(single.history["objective"], batch.history["objective"][:, b], rtol=1e-12)
+        if b < 4:  # (y = 0 is answered without iterating: its history is one row of zeros)
+            np.testing.assert_allclose(single.history["l1_norm"], batch.history["l1_norm"][:, b], rtol=1e-12)
     assert np.all(batch.x[:, 4] == 0)  # y = 0 gives x = 0, no NaN from σ = 0
     # sigma_min is relative to max|x0|: scaling y scales the answer
     np.testing.assert_allclose(r.recover(A, 1e4 * Y).x, 1e4 * batch.x, rtol=1e-9, atol=1e-9)

@@ -50,7 +50,9 @@ def test_iht_monotone_and_convergent_when_norm_below_one():
     res = cs.IHT(n_nonzero_coefs=8, step_size=1.0, max_iter=20000, tol=1e-12).recover(A, Y)
     obj = res.history["objective"]
     assert np.all(np.diff(obj, axis=0) <= 1e-12 * obj[:-1])
-    assert res.converged and res.stop_reason == "tol"
+    # converged by its own rule (a fixed point before the budget), but noisy y is not fitted:
+    # a k-sparse fit, reported as such ("sparsity"), not as a certified solution
+    assert res.stop_reason == "sparsity" and not res.converged and res.n_iter.max() < 20000
     assert np.all(np.count_nonzero(res.x, axis=0) <= 8)
 
 
@@ -108,7 +110,7 @@ def test_htp_stops_at_least_squares_fixed_point():
     # (with larger noise HTP can also end in a 2-cycle of supports; Foucart's finite
     # termination needs the RIP condition)
     res = cs.HTP(n_nonzero_coefs=12).recover(A, Y)
-    assert res.stop_reason == "solved"
+    assert res.stop_reason == "sparsity" and res.n_iter.max() < 100  # a repeated support, noisy y not fitted
     for b in range(8):
         S = np.flatnonzero(res.x[:, b])
         assert S.size == 12
@@ -226,7 +228,7 @@ def test_ist_md_scale_invariant_and_stops_on_relative_residual():
     Y = A @ X
     r = cs.ISTMalekiDonoho()
     ref = r.recover(A, Y)
-    assert ref.converged and ref.stop_reason == "tol" and ref.n_iter < 400
+    assert ref.converged and ref.stop_reason == "solved" and ref.n_iter.max() < 400
     assert np.all(ref.history["residual_norm"][-1] < 1e-5 * np.linalg.norm(Y, axis=0))
     assert np.all(cs.metrics.relative_error(X, ref.x) < 1e-3)
     # the authors divide A by its mean column norm: scaling A leaves x unchanged ...
@@ -258,7 +260,7 @@ def test_ist_md_batched_equals_loop():
     for b in range(Y.shape[1]):
         single = r.recover(A, Y[:, b])
         np.testing.assert_allclose(single.x, batch.x[:, b], atol=1e-12)
-        assert single.n_iter <= batch.n_iter
+        assert single.n_iter == batch.n_iter[b]  # signals stop independently
 
 
 @pytest.mark.parametrize("params", [

@@ -16,10 +16,9 @@ import numpy as np
 
 __all__ = ["homotopy_gram_numba", "homotopy_path_numba"]
 
-# status codes, shared with the caller
-REACHED = 0  # λ reached lam_stop
-MAX_STEPS = 1  # breakpoint budget exhausted
-COLLINEAR = 2  # the next atom is (numerically) in the span of the active set
+# status codes, defined once with the numpy path: λ reached lam_stop, breakpoint budget
+# exhausted, the next atom is (numerically) in the span of the active set
+from .homotopy import COLLINEAR, MAX_STEPS, REACHED  # noqa: E402
 
 
 @nb.njit(cache=True, error_model="numpy")

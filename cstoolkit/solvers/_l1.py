@@ -48,25 +48,11 @@ def bp_objective(D, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def duality_gap(R: np.ndarray, AtR: np.ndarray, X: np.ndarray, Y: np.ndarray, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Primal value and duality gap of the Lasso per column.
+    """Primal value and duality gap of the Lasso per column (``Y`` unused; kept for callers).
 
-    Parameters
-    ----------
-    R : ndarray (m, B)
-        Residual ``AX − Y``.
-    AtR : ndarray (n, B)
-        ``Aᴴ R`` (the gradient of the smooth part).
-    X, Y : current iterate (n, B) and measurements (m, B).
-    lam : ndarray (B,)
-
-    Notes
-    -----
-    The dual point θ = −R·min(1, λ/‖AᴴR‖∞) is feasible (‖Aᴴθ‖∞ ≤ λ); the dual value is
-    Re⟨θ, y⟩ − ½‖θ‖², so gap = F(x) − D(θ) ≥ 0 bounds the sub-optimality of x.
+    The same gap as the base class's certificate, :func:`cstoolkit._certificates.lasso_gap`
+    (dual point θ = −R·min(1, λ/‖AᴴR‖∞), written without cancellation).
     """
-    primal, _ = l1_objective(R, X, lam)
-    cmax = np.max(np.abs(AtR), axis=0)
-    scale = np.where(cmax > lam, lam / np.maximum(cmax, np.finfo(float).tiny), 1.0)
-    theta = -R * scale
-    dual = np.real(np.sum(np.conj(theta) * Y, axis=0)) - 0.5 * np.sum(np.abs(theta) ** 2, axis=0)
-    return primal, primal - dual
+    from .._certificates import lasso_gap
+
+    return lasso_gap(R, AtR, X, lam)

@@ -22,7 +22,6 @@ matrix, this one a private ``k × n`` block that stays in cache), so only this f
 
 from __future__ import annotations
 
-import functools
 
 import numpy as np
 
@@ -192,25 +191,7 @@ def omp_gram_numpy(G, alpha0, norms2, k, tol2):
     return S, gam, full, st.steps
 
 
-@functools.lru_cache(maxsize=None)
-def numba_available() -> bool:
-    """True when the optional numba accelerator can be imported."""
-    try:
-        import numba  # noqa: F401
-    except Exception:  # pragma: no cover - depends on the environment
-        return False
-    return True
-
-
-def use_numba(engine: str) -> bool:
-    """Whether an ``engine`` parameter ("auto", "numpy", "numba") runs the compiled kernel.
-
-    "auto" uses numba when it is installed; "numba" without it is an ImportError saying what to
-    install.
-    """
-    if engine == "numba" and not numba_available():
-        raise ImportError("engine='numba' needs numba: pip install 'cstoolkit[fast]' (or use engine='numpy').")
-    return engine != "numpy" and numba_available()
+from ._engine import numba_available, use_numba  # noqa: E402  (re-exported: the one resolution)
 
 
 def __getattr__(name):

@@ -30,7 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._validation import Interval
-from ..base import Recoverer
+from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..operators import explicit_matrix
 from ..registry import register
 from ._l1 import L1_CONSTRAINTS, lam_vector
@@ -180,7 +180,7 @@ def polish_l1(D, Y, Z, lam=None, *, positive=False, dual=None, rtol=None):
     return X, ok
 
 
-class _ADMMBase(Recoverer):
+class _ADMMBase(IterativeRecoverer):
     """Shared state and loop of the batched ADMM solvers (x-step differs per problem)."""
 
     supports_complex = True
@@ -196,6 +196,8 @@ class _ADMMBase(Recoverer):
     }
 
     _lasso = False  # Lasso x-step (ρ enters the linear system) vs projection x-step
+    _certificate_param = "tol"
+    _precision_params = ("tol",)
 
     # -- setup -----------------------------------------------------------------------------
     def _setup(self, A, Y, X0):
@@ -461,11 +463,40 @@ class ADMMBasisPursuit(_ProjectionADMM):
         self.positive = positive
         self._validate_params()
 
+    def solve_weighted(self, A, Y, W, X0=None):
+        r"""Weighted basis pursuit for a batch, with these ADMM settings (no polish).
+
+        .. math:: \min_x \sum_i w_i |x_i| \quad\text{s.t.}\quad A x = y
+
+        Parameters
+        ----------
+        A : LinearOperator, shape (m, n)
+        Y : ndarray, shape (m, B)
+        W : ndarray, shape (n, B)
+            Positive weights per entry and signal (``max ≤ 1`` keeps the ρ scale of plain BP).
+        X0 : ndarray, shape (n, B), optional
+            Warm start.
+
+        Returns
+        -------
+        X : ndarray, shape (n, B)
+            The projection iterate (``AX = Y`` to rounding).
+        Z : ndarray, shape (n, B)
+            The sparse (thresholded) iterate.
+        n_iter : int
+            ADMM iterations run.
+        """
+        st = self._setup(A, Y, X0)
+        st["W"] = np.asarray(W, dtype=np.finfo(Y.dtype).dtype)
+        it = 0
+        for it in range(1, self.max_iter + 1):
+            if self._step(st, it) is not None:
+                break
+        return st["X"], st["Z"], it
+
     @classmethod
     def _conformance_params(cls, k):
         return dict(tol=1e-10)
-
-    _conformance_tol = 1e-6
 
 
 @register("admm-bpdn")
@@ -495,6 +526,7 @@ class ADMMBPDN(_ProjectionADMM):
     """
 
     objective_kind = "bpdn"
+    _param_units = {"epsilon": "y"}
     _parameter_constraints = {**_ADMMBase._parameter_constraints, "epsilon": [Interval("real", 0, None, closed="left")]}
 
     def __init__(self, *, epsilon=1e-3, rho=None, max_iter=5000, tol=1e-8, abs_tol=0.0, balance=True,
@@ -551,6 +583,7 @@ class ADMMLasso(_ADMMBase):
     """
 
     objective_kind = "lasso"
+    _param_units = {"lam": "lam"}
     _lasso = True
     _parameter_constraints = {**_ADMMBase._parameter_constraints, **L1_CONSTRAINTS}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import Interval, Options
-from ..base import Recoverer
+from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..registry import register
 from ..theory import minimax_alpha
 from ._l1 import l1_objective, lam_vector, soft
@@ -14,7 +14,7 @@ __all__ = ["AMP"]
 
 
 @register("amp")
-class AMP(Recoverer):
+class AMP(IterativeRecoverer):
     r"""Approximate message passing with soft thresholding (AMP for the Lasso).
 
     For every column ``y`` of the batch, with ``A`` of i.i.d. ``N(0, 1/m)`` entries (unit-norm
@@ -36,7 +36,8 @@ class AMP(Recoverer):
     * ``alpha`` mode (``lam=None``): ``θ_t = α·σ̂_t`` with ``σ̂_t = ‖z^t‖₂/√m``, the estimated
       effective noise level. α defaults to the minimax value for ``δ = m/n``
       (:func:`cstoolkit.theory.minimax_alpha`), whose phase transition is the ℓ1 curve
-      :func:`cstoolkit.theory.rho_l1`. The equivalent λ is reported in ``lam_`` per signal.
+      :func:`cstoolkit.theory.rho_l1`. The equivalent λ is reported in ``result.lam`` per signal
+      (and the result is certified by the Lasso duality gap at that λ).
     * ``lam`` mode: ``θ_{t+1} = λ + θ_t‖x^{t+1}‖₀/m`` so that the fixed point is the Lasso
       solution for the given λ (the λ ↔ α calibration of Bayati & Montanari, run online).
 
@@ -59,10 +60,10 @@ class AMP(Recoverer):
     tol : float, default=1e-8
         A signal stops when ‖x^{t+1} − x^t‖ ≤ tol·‖x^{t+1}‖.
 
-    Attributes
-    ----------
-    lam_ : ndarray, shape (B,)
-        After ``recover``: the Lasso λ the final iterate corresponds to, ``θ(1 − ‖x‖₀/m)``.
+    Notes
+    -----
+    ``RecoveryResult.lam`` is the Lasso λ the final iterate corresponds to, ``θ(1 − ‖x‖₀/m)``
+    (``recover`` leaves the solver object unchanged).
 
     References
     ----------
@@ -75,6 +76,9 @@ class AMP(Recoverer):
     """
 
     objective_kind = "lasso"
+    _param_units = {"lam": "lam"}
+    _precision_params = ("tol",)
+    _unit_columns = True  # the threshold and the Onsager term assume unit-norm columns
     _parameter_constraints = {
         "lam": [Interval("real", 0, None, closed="left"), None],
         "alpha": [Interval("real", 0, None, closed="neither"), None],
@@ -131,7 +135,6 @@ class AMP(Recoverer):
         st["X"][:, act], st["AX"][:, act], st["Z"][:, act] = Xn, AXn, Zn
         st["theta"][act] = theta_n.astype(st["theta"].dtype)
         st["active"][np.flatnonzero(st["active"])[done]] = False
-        self.lam_ = st["lam"].copy()
         return None if st["active"].any() else "tol"
 
     def _monitor(self, st):

@@ -6,7 +6,7 @@ import numpy as np
 
 from .._threads import blas_single_thread, gram_is_small
 from .._validation import Interval, Options
-from ..base import Recoverer
+from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..registry import register
 from ._l1 import L1_CONSTRAINTS, lam_vector
 from .greedy import _dictionary
@@ -14,24 +14,12 @@ from .greedy import _dictionary
 __all__ = ["Lasso", "lasso_gram_numpy"]
 
 
-def _numba_importable() -> bool:
-    """True when numba can be imported (checked at call time, so tests can hide it)."""
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _kernel(engine: str):
-    """The Gram kernel for ``engine`` in {"auto", "numpy", "numba"}."""
-    if engine == "numpy" or (engine == "auto" and not _numba_importable()):
+    """The Gram kernel for ``engine`` in {"auto", "numpy", "numba"} (:func:`._engine.use_numba`)."""
+    from ._engine import use_numba
+
+    if not use_numba(engine):
         return lasso_gram_numpy
-    if not _numba_importable():
-        raise ImportError(
-            "Lasso(engine='numba') needs numba, which is not installed: pip install numba, "
-            "or use engine='numpy' (or 'auto', which falls back to numpy)."
-        )
     from ._cd_numba import lasso_gram_numba
 
     return lasso_gram_numba
@@ -213,7 +201,7 @@ def lasso_gram_numpy(G, C, yy, lam, X, *, tol=1e-8, max_epochs=10000):
 
 
 @register("lasso")
-class Lasso(Recoverer):
+class Lasso(DirectRecoverer):
     r"""The Lasso by working-set coordinate descent on the Gram matrix.
 
     Minimises, for every column ``y`` of the batch,
@@ -260,38 +248,27 @@ class Lasso(Recoverer):
         self.engine = engine
         self._validate_params()
 
-    def _setup(self, A, Y, X0):
+    supports_x0 = True  # coordinate descent starts from any x0
+    _param_units = {"lam": "lam"}
+    _certificate_param = "tol"
+    _precision_params = ("tol",)
+
+    def _solve(self, A, Y, X0):
         D = _dictionary(A).astype(Y.dtype, copy=False)
         # Gram quantities in float64: the gap needs ‖y‖² − 2cᵀx + xᵀGx without cancellation loss.
         D64 = D.astype(np.float64, copy=False)
-        compiled = _kernel(self.engine) is not lasso_gram_numpy and gram_is_small(*D.shape, Y.shape[1])
+        kernel = _kernel(self.engine)
+        compiled = kernel is not lasso_gram_numpy and gram_is_small(*D.shape, Y.shape[1])
         with blas_single_thread(compiled):  # spinning BLAS threads would slow the parallel kernel
             G = D64.T @ D64
             C = D64.T @ Y.astype(np.float64, copy=False)
-        lam = lam_vector(self.lam, self.lam_scale, C, np.float64)
-        X = np.zeros(C.shape) if X0 is None else X0.astype(np.float64)
-        yy = np.sum(Y.astype(np.float64) ** 2, axis=0)
-        return dict(D=D, Y=Y, G=G, C=C, lam=lam, X=X, yy=yy, compiled=compiled)
-
-    def _max_iterations(self, st):
-        return 1
-
-    def _step(self, st, it):
-        kernel = _kernel(self.engine)
-        with blas_single_thread(st["compiled"]):
-            X, epochs, primal, gap = kernel(st["G"], st["C"], st["yy"], st["lam"], st["X"], tol=self.tol,
-                                            max_epochs=self.max_iter)
-        st["X"], st["epochs"], st["gap"] = X, epochs, gap
-        return "tol" if np.all(gap <= self.tol * np.maximum(primal, np.finfo(float).tiny)) else None
-
-    def _monitor(self, st):
-        X = st["X"].astype(st["Y"].dtype)
-        R = st["D"] @ X - st["Y"]
-        rn2 = np.sum(R.astype(np.float64) ** 2, axis=0)
-        return 0.5 * rn2 + st["lam"] * np.sum(np.abs(st["X"]), axis=0), np.sqrt(rn2)
-
-    def _coef(self, st):
-        return st["X"].astype(st["Y"].dtype)
+            lam = lam_vector(self.lam, self.lam_scale, C, np.float64)
+            X = np.zeros(C.shape) if X0 is None else X0.astype(np.float64)
+            yy = np.sum(Y.astype(np.float64) ** 2, axis=0)
+            X, epochs, primal, gap = kernel(G, C, yy, lam, X, tol=self.tol, max_epochs=self.max_iter)
+        met = gap <= self.tol * np.maximum(primal, np.finfo(float).tiny)
+        status = np.where(met, "tol", np.where(np.asarray(epochs) >= self.max_iter, "max_iter", "stalled"))
+        return DirectSolution(X.astype(Y.dtype), np.asarray(epochs, dtype=np.int64), status, lam=lam)
 
     @classmethod
     def _conformance_params(cls, k):

@@ -8,7 +8,7 @@ import logging
 import numpy as np
 
 from .._validation import Interval, InstanceOf
-from ..base import Recoverer
+from ..base import DirectRecoverer, DirectSolution
 from ..registry import register
 from .greedy import _dictionary
 
@@ -17,7 +17,7 @@ __all__ = ["BasisPursuit", "BasisPursuitDenoising"]
 logger = logging.getLogger(__name__)
 
 
-class _CvxpyRecoverer(Recoverer):
+class _CvxpyRecoverer(DirectRecoverer):
     """Solve one small convex program per signal; the problem is compiled once (DPP parameters)."""
 
     supports_complex = True
@@ -30,7 +30,15 @@ class _CvxpyRecoverer(Recoverer):
     def _build(self, cp, A, y_param, x):
         """The cvxpy problem in variable ``x`` with measurement parameter ``y_param``."""
 
-    def _setup(self, A, Y, X0):
+    def _check_params(self):
+        if self.solver is not None:
+            import cvxpy as cp
+
+            if self.solver not in cp.installed_solvers():
+                raise ValueError(f"{type(self).__name__}: solver={self.solver!r} is not an installed cvxpy "
+                                 f"solver; installed: {', '.join(cp.installed_solvers())}.")
+
+    def _solve(self, A, Y, X0):
         try:
             import cvxpy as cp
         except ImportError as exc:  # pragma: no cover - cvxpy is a runtime dependency
@@ -41,38 +49,26 @@ class _CvxpyRecoverer(Recoverer):
         x = cp.Variable(n, complex=cplx)
         y_param = cp.Parameter(D.shape[0], complex=cplx)
         prob = self._build(cp, D, y_param, x)
-        return dict(cp=cp, D=D, Y=Y, x=x, y=y_param, prob=prob, X=np.zeros((n, Y.shape[1]), dtype=Y.dtype))
-
-    def _max_iterations(self, st):
-        return 1
-
-    def _step(self, st, it):
-        cp, prob = st["cp"], st["prob"]
         opts = dict(self.solver_options or {})
-        status = []
-        for b in range(st["Y"].shape[1]):
-            st["y"].value = st["Y"][:, b]
+        B = Y.shape[1]
+        X = np.zeros((n, B), dtype=Y.dtype)
+        status, nit = [], np.ones(B, dtype=np.int64)
+        for b in range(B):  # one small program per signal, compiled once (DPP parameter y)
+            y_param.value = Y[:, b]
             try:
                 prob.solve(solver=self.solver, **opts)
             except cp.error.SolverError as exc:
                 raise RuntimeError(f"{type(self).__name__}: cvxpy solver {self.solver!r} failed: {exc}") from exc
-            status.append(prob.status)
-            val = st["x"].value
-            st["X"][:, b] = 0 if val is None else val
-        bad = [s for s in status if s not in ("optimal", "optimal_inaccurate")]
+            val = x.value
+            X[:, b] = 0 if val is None else val
+            stats = prob.solver_stats
+            nit[b] = int(getattr(stats, "num_iters", None) or 1)
+            status.append({"optimal": "solved", "optimal_inaccurate": "solved", "infeasible": "infeasible",
+                           "infeasible_inaccurate": "infeasible"}.get(prob.status, "failed"))
+        bad = [s for s in status if s != "solved"]
         if bad:
-            logger.warning("%s: %d of %d problems ended with status %s", type(self).__name__, len(bad), len(status), bad[0])
-            st["status"] = status
-            return None
-        return "solved"
-
-    def _monitor(self, st):
-        R = st["D"] @ st["X"] - st["Y"]
-        rn = np.sqrt(np.sum(np.abs(R) ** 2, axis=0))
-        return np.sum(np.abs(st["X"]), axis=0), rn
-
-    def _coef(self, st):
-        return st["X"]
+            logger.warning("%s: %d of %d problems ended with status %s", type(self).__name__, len(bad), B, bad[0])
+        return DirectSolution(X, nit, status)
 
 
 @register("bp")
@@ -81,7 +77,7 @@ class BasisPursuit(_CvxpyRecoverer):
 
     .. math:: \min_x \|x\|_1 \quad\text{s.t.}\quad A x = y
 
-    The λ → 0 limit of ½‖Ax − y‖² + λ‖x‖₁; ``history["objective"]`` holds ‖x‖₁. Real or
+    The λ → 0 limit of ½‖Ax − y‖² + λ‖x‖₁; ‖x‖₁ is ``history["l1_norm"]``. Real or
     complex data (complex uses the modulus, i.e. a second-order cone program).
 
     Parameters
@@ -116,7 +112,7 @@ class BasisPursuitDenoising(_CvxpyRecoverer):
 
     .. math:: \min_x \|x\|_1 \quad\text{s.t.}\quad \|A x - y\|_2 \le \epsilon
 
-    Equivalent to the Lasso ½‖Ax − y‖² + λ‖x‖₁ for some λ(ε); ``history["objective"]`` holds ‖x‖₁.
+    Equivalent to the Lasso ½‖Ax − y‖² + λ‖x‖₁ for some λ(ε); ‖x‖₁ is ``history["l1_norm"]``.
 
     Parameters
     ----------
@@ -143,6 +139,7 @@ class BasisPursuitDenoising(_CvxpyRecoverer):
         self._validate_params()
 
     objective_kind = "bpdn"
+    _param_units = {"epsilon": "y"}
 
     def _build(self, cp, D, y, x):
         return cp.Problem(cp.Minimize(cp.norm1(x)), [cp.norm2(D @ x - y) <= self.epsilon])

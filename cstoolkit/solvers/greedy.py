@@ -6,7 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._validation import Interval, Options
-from ..base import Recoverer
+from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..operators import explicit_matrix, to_dense
 from ..registry import register
 
@@ -33,7 +33,7 @@ def _greedy_budget(n_nonzero_coefs, tol, m, n, owner):
 
 
 @register("omp")
-class OMP(Recoverer):
+class OMP(DirectRecoverer):
     r"""Orthogonal matching pursuit, vectorised over a batch of signals.
 
     Greedily selects the atom most correlated with the residual, then re-fits all selected
@@ -43,7 +43,9 @@ class OMP(Recoverer):
 
         \min_s \tfrac12 \|A s - y\|_2^2 \quad\text{s.t.}\quad \|s\|_0 \le k
 
-    (λ = 0; the objective stored in ``history`` is ½‖A s − y‖² after each atom).
+    (λ = 0; ``history`` holds ½‖A s − y‖² and ‖A s − y‖ after each atom; ``n_iter`` is the
+    number of atoms per signal). Callbacks are called once, after the pursuit: the same
+    kernel runs whether or not the run is observed.
 
     The Gram matrix ``AᴴA`` and the correlations ``AᴴY`` of a chunk of signals are computed
     by one BLAS-3 call each; the pursuit then updates the correlations from the Gram matrix
@@ -109,52 +111,28 @@ class OMP(Recoverer):
         self.engine = engine
         self._validate_params()
 
-    def _setup(self, A, Y, X0):
+    _param_units = {"tol": "y"}
+    _sparsity_budget = True
+
+    def _solve(self, A, Y, X0):
         m, n = A.shape
         k = _greedy_budget(self.n_nonzero_coefs, self.tol, m, n, type(self).__name__)
         D = _dictionary(A).astype(Y.dtype, copy=False)
-        st = dict(D=D, Y=Y, k=k)
-        if self._observed:
-            # callbacks watch every atom: run the lock-step kernel on the whole batch
-            from ._omp_kernels import OMPState
-
-            tol2 = -1.0 if self.tol is None else float(self.tol) ** 2
-            alpha0 = Y.T @ D.conj()  # (B, n) = (Dᴴ Y)ᵀ
-            st["omp"] = OMPState(_gram(D), alpha0, _sq_norms(Y), k, tol2)
-        return st
-
-    def _max_iterations(self, st):
-        return st["k"] if "omp" in st else 1
-
-    def _step(self, st, it):
-        if "omp" in st:
-            more = st["omp"].step()
-            r = np.sqrt(st["omp"].r2)
-            st["res_now"] = r
-            if more:
-                return None
-            return "residual_tol" if self.tol is not None and np.all(r <= self.tol) else "sparsity"
-        # Without observers the pursuit runs in one sweep per chunk of signals (compiled when
-        # numba is available); its per-atom residuals are reported through _history.
-        D, Y, k = st["D"], st["Y"], st["k"]
         coef, res_hist, n_steps = omp_batch(D, Y, k, tol=self.tol, batch_size=self.batch_size, engine=self.engine)
-        st["coef"], st["res_hist"], st["res_now"] = coef, res_hist, res_hist[-1]
-        return "residual_tol" if self.tol is not None and np.all(res_hist[-1] <= self.tol) else "sparsity"
+        r = res_hist[1:]  # residual norm after each atom (frozen once a signal stops)
+        final = res_hist[n_steps, np.arange(Y.shape[1])]
+        status = np.where((self.tol is not None) & (final <= (self.tol or 0.0)), "residual_tol", "sparsity")
+        return DirectSolution(coef, n_steps, status, history={"objective": 0.5 * r * r, "residual_norm": r})
 
-    def _monitor(self, st):
-        r = st["res_now"]
-        return 0.5 * r * r, r
+    def _certificate_tols(self, dtype, run):
+        """An absolute residual target ``tol`` is met by ‖r‖ ≤ tol, i.e. a relative one of tol/‖y‖."""
+        base = super()._certificate_tols(dtype, run)
+        if self.tol is None:
+            return base
+        from .._certificates import safe_col_norms
 
-    def _coef(self, st):
-        if "omp" in st:
-            return st["omp"].coefficients().T
-        return st["coef"]
-
-    def _history(self, st):
-        if "omp" in st:
-            return None
-        r = st["res_hist"][1:]  # after each atom
-        return {"objective": 0.5 * r * r, "residual_norm": r}
+        yn = safe_col_norms(run.Y)
+        return np.maximum(base, self.tol / np.where(yn > 0, yn, 1.0))
 
     @classmethod
     def _conformance_params(cls, k):
@@ -246,7 +224,8 @@ def omp_batch(D, Y, k, *, tol=None, batch_size=None, engine="auto", gram=None):
     coef = np.zeros((n, B), dtype=dt)
     res = np.empty((k + 1, B))
     steps = np.zeros(B, dtype=np.int64)
-    tol2 = -1.0 if tol is None else float(tol) ** 2
+    # squared target; beyond 1e150 it exceeds every representable ‖y‖² anyway (no overflow)
+    tol2 = -1.0 if tol is None else min(float(tol), 1e150) ** 2
     args = () if not compiled else (_dep_tol(dt),)
     for s in range(0, B, batch_size):
         sl = slice(s, min(s + batch_size, B))
@@ -267,7 +246,7 @@ def _dep_tol(dtype):
 
 
 @register("mp")
-class MP(Recoverer):
+class MP(IterativeRecoverer):
     r"""Matching pursuit (Mallat & Zhang 1993), vectorised over a batch.
 
     Each iteration picks the atom ``j`` most correlated with the residual (relative to its
@@ -289,6 +268,7 @@ class MP(Recoverer):
     Signal Process. 41 (1993).
     """
 
+    supports_x0 = False  # pursues y from x = 0 (a warm start would change the algorithm)
     supports_complex = True
     _parameter_constraints = {
         "max_iter": [Interval("integral", 1, None)],
@@ -309,8 +289,8 @@ class MP(Recoverer):
         D = _dictionary(A).astype(Y.dtype, copy=False)
         G = _gram(D)
         d2 = np.real(np.diag(G)).copy()
-        if np.any(d2 <= 0):
-            raise ValueError("MP: A has an all-zero column; remove it or normalise the dictionary.")
+        zero = d2 <= 0  # an all-zero atom is never selected (its score is 0)
+        d2[zero] = 1.0
         alpha = (D.conj().T @ Y).T.copy()  # (B, n) correlations Aᴴr
         B = Y.shape[1]
         X = np.zeros((B, n), dtype=Y.dtype)
@@ -319,7 +299,7 @@ class MP(Recoverer):
         active = np.ones(B, dtype=bool)
         if self.tol is not None:
             active &= ynorm > 0
-        return dict(G=G, d2=d2, alpha=alpha, X=X, r2=r2, ynorm=ynorm, active=active, inv_sqrt=1 / np.sqrt(d2))
+        return dict(G=G, d2=d2, alpha=alpha, X=X, r2=r2, ynorm=ynorm, active=active, inv_sqrt=np.where(zero, 0.0, 1 / np.sqrt(d2)))
 
     def _step(self, st, it):
         act = np.flatnonzero(st["active"])
@@ -351,8 +331,9 @@ class MP(Recoverer):
     def _coef(self, st):
         return st["X"].T
 
+    _certificate_param = "tol"
+    _precision_params = ("tol",)
+
     @classmethod
     def _conformance_params(cls, k):
         return dict(max_iter=5000, tol=1e-7)
-
-    _conformance_tol = 1e-4

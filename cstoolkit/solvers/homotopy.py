@@ -17,9 +17,9 @@ from scipy.linalg import cho_solve, cholesky, solve_triangular
 
 from .._threads import blas_single_thread, gram_is_small
 from .._validation import Interval, Options
-from ..base import Recoverer
+from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..registry import register
-from ._l1 import L1_CONSTRAINTS, bp_objective, l1_objective, lam_vector
+from ._l1 import L1_CONSTRAINTS, lam_vector
 from .greedy import _dictionary
 
 __all__ = ["Homotopy", "BasisPursuitHomotopy", "homotopy_batch", "lasso_path_homotopy"]
@@ -27,8 +27,15 @@ __all__ = ["Homotopy", "BasisPursuitHomotopy", "homotopy_batch", "lasso_path_hom
 logger = logging.getLogger(__name__)
 
 
+#: path end codes, shared with the compiled kernel (:mod:`._homotopy_numba`)
+REACHED, MAX_STEPS, COLLINEAR = 0, 1, 2
+_STATUS = {REACHED: "solved", MAX_STEPS: "max_iter", COLLINEAR: "stalled"}
+
+
 def _homotopy(G, c, lam_stop, max_steps, tol, keep_path, rank=None):
-    """Core path for one signal from Gram ``G = AᵀA`` and ``c = Aᵀy``; returns (λ_k, coefs, x).
+    """Core path for one signal from Gram ``G = AᵀA`` and ``c = Aᵀy``; returns (λ_k, coefs, x, end).
+
+    ``end`` is REACHED (λ = ``lam_stop``), MAX_STEPS (budget exhausted) or COLLINEAR.
 
     ``rank`` is the rank bound ``min(m, n)``: with that many active atoms no join exists (the
     inactive ratios c_j/λ are frozen), so joins are not searched. Events closer to ``lam_stop``
@@ -43,7 +50,7 @@ def _homotopy(G, c, lam_stop, max_steps, tol, keep_path, rank=None):
     lam = float(abs(c[j0]))
     lams, path = [lam], [x.copy()] if keep_path else None
     if lam <= lam_stop or lam == 0.0:
-        return np.array(lams), (np.array(path).T if keep_path else None), x
+        return np.array(lams), (np.array(path).T if keep_path else None), x, REACHED
     active = [j0]
     signs = [1.0 if c[j0] > 0 else -1.0]  # kept, not re-read from c (c_j = ±λ is noisy near λ = 0)
     is_active = np.zeros(n, dtype=bool)
@@ -56,6 +63,7 @@ def _homotopy(G, c, lam_stop, max_steps, tol, keep_path, rank=None):
     GA[:, 0] = G[:, j0]
     eps_end = tol * lam
     dropped = -1  # an atom that just left may not rejoin at the next breakpoint (Lasso rule)
+    end = MAX_STEPS
     for _ in range(max_steps):
         k = len(active)
         s = np.asarray(signs)
@@ -89,8 +97,9 @@ def _homotopy(G, c, lam_stop, max_steps, tol, keep_path, rank=None):
         c -= gamma * a
         lam -= gamma
         if gamma == g_end or not np.isfinite(gamma):
+            end = REACHED
+            lams.append(lam)  # always: len(lams) − 1 is the number of breakpoints followed
             if keep_path:
-                lams.append(lam)
                 path.append(x.copy())
             break
         dropped = -1
@@ -108,8 +117,9 @@ def _homotopy(G, c, lam_stop, max_steps, tol, keep_path, rank=None):
             if r2 <= tol * diag[j_in]:
                 logger.warning("homotopy: atom %d is collinear with the active set; path stopped at λ=%g "
                                "(the result is the solution there, not at the requested λ)", j_in, lam)
+                end = COLLINEAR
+                lams.append(lam)
                 if keep_path:
-                    lams.append(lam)
                     path.append(x.copy())
                 break
             if k + 1 > GA.shape[1]:
@@ -123,12 +133,13 @@ def _homotopy(G, c, lam_stop, max_steps, tol, keep_path, rank=None):
             active.append(j_in)
             signs.append(1.0 if g1[j_in] <= g2[j_in] else -1.0)
             is_active[j_in] = True
+        lams.append(lam)
         if keep_path:
-            lams.append(lam)
             path.append(x.copy())
         if not active:
+            end = REACHED
             break
-    return np.array(lams), (np.array(path).T if keep_path else None), x
+    return np.array(lams), (np.array(path).T if keep_path else None), x, end
 
 
 def lasso_path_homotopy(A, y, *, lam_min=0.0, max_steps=None, tol=1e-12, engine="auto"):
@@ -178,7 +189,7 @@ def lasso_path_homotopy(A, y, *, lam_min=0.0, max_steps=None, tol=1e-12, engine=
 
         lams, path, _ = homotopy_path_numba(G, c, float(lam_min), steps, tol, min(A.shape))
         return lams, np.ascontiguousarray(path.T)
-    lams, path, _ = _homotopy(G, c, float(lam_min), steps, tol, True, min(A.shape))
+    lams, path, _, _ = _homotopy(G, c, float(lam_min), steps, tol, True, min(A.shape))
     return lams, path
 
 
@@ -205,6 +216,8 @@ def homotopy_batch(G, C, lam_stop, *, max_steps, tol=1e-12, rank=None, engine="a
     X : ndarray, shape (n, B)
     steps : ndarray, shape (B,)
         Breakpoints followed per signal.
+    end : ndarray of int, shape (B,)
+        How each path ended: ``REACHED`` (λ = lam_stop), ``MAX_STEPS`` or ``COLLINEAR``.
     """
     from ._omp_kernels import use_numba
 
@@ -212,7 +225,7 @@ def homotopy_batch(G, C, lam_stop, *, max_steps, tol=1e-12, rank=None, engine="a
     rank = n if rank is None else int(rank)
     lam_stop = np.broadcast_to(np.asarray(lam_stop, dtype=np.float64), (B,))
     if use_numba(engine):
-        from ._homotopy_numba import COLLINEAR, MAX_STEPS, homotopy_gram_numba
+        from ._homotopy_numba import homotopy_gram_numba
 
         X, steps, status, lam_end = homotopy_gram_numba(G, C, lam_stop, max_steps, tol, rank)
         for code, what in ((MAX_STEPS, "breakpoint budget (max_iter) exhausted"),
@@ -222,17 +235,23 @@ def homotopy_batch(G, C, lam_stop, *, max_steps, tol=1e-12, rank=None, engine="a
                 logger.warning("homotopy: %d of %d paths stopped early (%s), e.g. signal %d at λ=%g: "
                                "those results are the solutions there, not at the requested λ",
                                bad.size, B, what, bad[0], lam_end[bad[0]])
-        return X, steps
+        return X, steps, status
     X = np.zeros((n, B))
     steps = np.zeros(B, dtype=np.int64)
+    status = np.zeros(B, dtype=np.int64)
     for b in range(B):  # the path is sequential per signal; Gram and AᵀY are shared
-        lams, _, X[:, b] = _homotopy(G, C[:, b], float(lam_stop[b]), max_steps, tol, False, rank)
+        lams, _, X[:, b], status[b] = _homotopy(G, C[:, b], float(lam_stop[b]), max_steps, tol, False, rank)
         steps[b] = len(lams) - 1
-    return X, steps
+    return X, steps, status
 
 
-class _HomotopyBase(Recoverer):
-    """Shared machinery: Gram and correlations once per batch, one compiled path per signal."""
+class _HomotopyBase(DirectRecoverer):
+    """Shared machinery: Gram and correlations once per batch, one compiled path per signal.
+
+    ``n_iter`` is the number of breakpoints (joins and drops) followed per signal; a path that
+    exhausts ``max_iter`` breakpoints is reported as ``"max_iter"``, one stopped by a collinear
+    atom as ``"stalled"`` (neither is the solution at the requested λ).
+    """
 
     _HOMOTOPY_CONSTRAINTS = {
         "max_iter": [Interval("integral", 1, None), None],
@@ -244,29 +263,21 @@ class _HomotopyBase(Recoverer):
     def _lam(self, C):
         """λ at which each path stops, shape (B,), from the correlations ``C = AᵀY``."""
 
-    def _setup(self, A, Y, X0):
+    def _solve(self, A, Y, X0):
         from ._omp_kernels import use_numba
 
         D = _dictionary(A).astype(np.float64, copy=False)
         compiled = use_numba(self.engine) and gram_is_small(*D.shape, Y.shape[1])
+        steps = 8 * min(D.shape) if self.max_iter is None else self.max_iter
         with blas_single_thread(compiled):  # spinning BLAS threads would slow the parallel kernel
             C = D.T @ Y.astype(np.float64, copy=False)
             G = D.T @ D
-        return dict(D=D, Y=Y, G=G, C=C, lam=self._lam(C), compiled=compiled)
-
-    def _max_iterations(self, st):
-        return 1
-
-    def _step(self, st, it):
-        steps = 8 * min(st["D"].shape) if self.max_iter is None else self.max_iter
-        with blas_single_thread(st["compiled"]):
-            X, st["steps"] = homotopy_batch(st["G"], st["C"], st["lam"], max_steps=steps, tol=self.tol,
-                                            rank=min(st["D"].shape), engine=self.engine)
-        st["X"] = X.astype(st["Y"].dtype, copy=False)
-        return "solved"
-
-    def _coef(self, st):
-        return st["X"]
+            lam = self._lam(C)
+            X, n_steps, end = homotopy_batch(G, C, lam, max_steps=steps, tol=self.tol, rank=min(D.shape),
+                                             engine=self.engine)
+        status = [_STATUS[int(e)] for e in end]
+        return DirectSolution(X.astype(Y.dtype, copy=False), n_steps, status,
+                              lam=lam if self.objective_kind == "lasso" else None)
 
 
 @register("homotopy")
@@ -311,11 +322,10 @@ class Homotopy(_HomotopyBase):
         self.engine = engine
         self._validate_params()
 
+    _param_units = {"lam": "lam"}
+
     def _lam(self, C):
         return lam_vector(self.lam, self.lam_scale, C, np.float64)
-
-    def _monitor(self, st):
-        return l1_objective(st["D"] @ st["X"] - st["Y"], st["X"], st["lam"])
 
     @classmethod
     def _conformance_params(cls, k):
@@ -368,8 +378,5 @@ class BasisPursuitHomotopy(_HomotopyBase):
 
     def _lam(self, C):
         return np.zeros(C.shape[1])
-
-    def _monitor(self, st):
-        return bp_objective(st["D"], st["X"], st["Y"])
 
     _conformance_tol = 1e-8

@@ -5,19 +5,23 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import Interval, Options
-from ..base import Recoverer
+from .._certificates import lasso_gap, safe_col_norms
+from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..operators import operator_norm
 from ..registry import register
-from ._l1 import L1_CONSTRAINTS, duality_gap, l1_objective, lam_vector, soft
+from ._l1 import L1_CONSTRAINTS, l1_objective, lam_vector, soft
 
 __all__ = ["ISTA", "FISTA"]
 
 
-class _ProximalGradient(Recoverer):
+class _ProximalGradient(IterativeRecoverer):
     """Common loop state of ISTA/FISTA: iterate X, cached A X, step size(s) 1/L."""
 
     supports_complex = True
     objective_kind = "lasso"
+    _param_units = {"lam": "lam", "step_size": "step"}
+    _certificate_param = "tol"
+    _precision_params = ("tol",)
 
     _parameter_constraints = {
         **L1_CONSTRAINTS,
@@ -69,9 +73,12 @@ class _ProximalGradient(Recoverer):
         if it % self.check_every:
             return False
         R = st["AX"] - st["Y"]
-        primal, gap = duality_gap(R, st["A"].rmatmat(R), st["X"], st["Y"], st["lam"])
+        if "ynorm" not in st:
+            st["ynorm"] = safe_col_norms(st["Y"])
+        primal, gap, rounding = lasso_gap(R, st["A"].rmatmat(R), st["X"], st["lam"], ynorm=st["ynorm"],
+                                          with_rounding=True)
         st["gap"] = gap
-        return bool(np.all(gap <= self.tol * np.maximum(primal, np.finfo(float).tiny)))
+        return bool(np.all(gap - rounding <= self.tol * np.maximum(primal, np.finfo(float).tiny)))
 
     def _monitor(self, st):
         return l1_objective(st["AX"] - st["Y"], st["X"], st["lam"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import Interval
-from ..base import Recoverer
+from ..base import IterativeRecoverer
 from ..registry import register
 from .admm import ADMMBasisPursuit, polish_l1
 from .greedy import _dictionary
@@ -20,7 +20,7 @@ __all__ = ["ReweightedL1", "IRLS"]
 
 
 @register("reweighted-l1")
-class ReweightedL1(Recoverer):
+class ReweightedL1(IterativeRecoverer):
     r"""Iteratively reweighted ℓ1 minimisation (basis pursuit form), batched over signals.
 
     Outer iteration ``t``: solve the weighted basis pursuit
@@ -29,9 +29,9 @@ class ReweightedL1(Recoverer):
               \qquad w_i^{(t+1)} = \frac{1}{|x_i^{(t)}| + \epsilon}
 
     starting from ``w = 1`` (plain basis pursuit). The weighted problems are solved by the
-    batched ADMM of :class:`~cstoolkit.ADMMBasisPursuit` (per-entry thresholds ``w/ρ``; the
-    projection onto ``{Ax = y}`` and its factorisation are shared by all signals and all outer
-    iterations, warm-started). The last iterate is polished on its support (exact when the
+    batched ADMM of :class:`~cstoolkit.ADMMBasisPursuit` through its public
+    :meth:`~cstoolkit.ADMMBasisPursuit.solve_weighted` (per-entry thresholds ``w/ρ``, one
+    projection onto ``{Ax = y}`` for all signals, warm-started from the previous solve). The last iterate is polished on its support (exact when the
     support is right). One ``recover`` iteration = one reweighting.
 
     Parameters
@@ -69,46 +69,40 @@ class ReweightedL1(Recoverer):
 
     def _setup(self, A, Y, X0):
         inner = ADMMBasisPursuit(polish=False, tol=self.tol, max_iter=self.inner_max_iter)
-        st = inner._setup(A, Y, X0)
-        st["inner"] = inner
-        st["W"] = np.ones((st["n"], st["B"]), dtype=np.finfo(Y.dtype).dtype)
-        return st
+        n, B = A.shape[1], Y.shape[1]
+        D = _dictionary(A).astype(Y.dtype, copy=False)
+        return dict(A=A, D=D, Y=Y, inner=inner, W=np.ones((n, B), dtype=np.finfo(Y.dtype).dtype),
+                    X=X0, Xout=np.zeros((n, B), dtype=Y.dtype) if X0 is None else X0.copy())
 
     def _step(self, st, it):
-        inner = st["inner"]
-        st["done"][:] = False
-        for k in range(1, self.inner_max_iter + 1):
-            if inner._step(st, k) is not None:
-                break
-        X = st["X"]  # the projection iterate satisfies Ax = y
-        mag = np.abs(X)
+        # one weighted basis pursuit through the inner solver's public entry point, warm-started
+        X, Z, _ = st["inner"].solve_weighted(st["A"], st["Y"], st["W"], st["X"])
+        st["X"], st["Xout"] = X, Z
+        mag = np.abs(X)  # the projection iterate satisfies Ax = y
         eps = self.epsilon * np.max(mag, axis=0, initial=0.0)
-        st["W"] = (1.0 / (mag + np.maximum(eps, np.finfo(float).tiny))).astype(st["W"].dtype)
-        st["W"] *= 1.0 / np.max(st["W"], axis=0)  # keep the ADMM scale of plain BP
-        if it == self.max_iter and st["D"] is not None:
+        W = 1.0 / (mag + np.maximum(eps, np.finfo(float).tiny))
+        st["W"] = (W / np.max(W, axis=0)).astype(st["W"].dtype)  # keep the ADMM scale of plain BP
+        if it == self.max_iter:
             # final support polish: least squares on the iterate's support (kept where exact)
-            Z = np.where(mag >= 1e-6 * np.max(mag, axis=0, initial=0.0), st["Z"], 0)
-            Xp, _ = polish_l1(st["D"] if not hasattr(st["D"], "toarray") else st["D"].toarray(), st["Y"], Z,
-                              positive=False, dual=None)
+            Zs = np.where(mag >= 1e-6 * np.max(mag, axis=0, initial=0.0), Z, 0)
+            Xp, _ = polish_l1(st["D"], st["Y"], Zs, positive=False, dual=None)
             R = st["D"] @ Xp - st["Y"]
             exact = np.sqrt(np.sum(np.abs(R) ** 2, axis=0)) <= 1e-9 * np.sqrt(np.sum(np.abs(st["Y"]) ** 2, axis=0)) + 1e-300
-            st["Xout"] = np.where(exact, Xp, st["Xout"])
+            st["Xout"] = np.where(exact, Xp, Z)
             return "tol"
         return None
 
     def _monitor(self, st):
-        R = st["fwd"](st["Xout"]) - st["Y"]
+        R = st["D"] @ st["Xout"] - st["Y"]
         r2 = np.sum(np.abs(R) ** 2, axis=0)
         return 0.5 * r2, np.sqrt(r2)
 
     def _coef(self, st):
         return st["Xout"]
 
-    _conformance_tol = 1e-6
-
 
 @register("irls")
-class IRLS(Recoverer):
+class IRLS(IterativeRecoverer):
     r"""Iteratively reweighted least squares for ℓp minimisation (p ≤ 1), batched over signals.
 
     .. math:: \min_x \sum_i (x_i^2 + \epsilon^2)^{p/2} \quad\text{s.t.}\quad A x = y
@@ -165,8 +159,12 @@ class IRLS(Recoverer):
         DQ = D[None] * np.swapaxes(Q, 1, 2)  # (b, m, n) = A diag(q)
         M = DQ @ D.conj().T  # (b, m, m)
         M = M + (1e-14 * np.trace(M, axis1=1, axis2=2).real / D.shape[0])[:, None, None] * np.eye(D.shape[0])
-        L = np.linalg.cholesky(M)
-        w = np.linalg.solve(np.swapaxes(L.conj(), 1, 2), np.linalg.solve(L, Y[:, act].T[:, :, None]))
+        rhs = Y[:, act].T[:, :, None]
+        try:
+            L = np.linalg.cholesky(M)
+            w = np.linalg.solve(np.swapaxes(L.conj(), 1, 2), np.linalg.solve(L, rhs))
+        except np.linalg.LinAlgError:  # rank-deficient A (a zero or rank-1 matrix): pseudo-inverse
+            w = np.linalg.pinv(M, rcond=1e-12, hermitian=True) @ rhs
         Xn = (np.swapaxes(DQ.conj(), 1, 2) @ w)[..., 0].T  # diag(q) Aᴴ w
         step = np.sqrt(np.sum(np.abs(Xn - X[:, act]) ** 2, axis=0)) / st["scale"][act]
         X[:, act] = Xn

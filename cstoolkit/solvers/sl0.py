@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._validation import Interval
-from ..base import Recoverer
+from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..operators import explicit_matrix
 from ..registry import register
 
@@ -34,7 +34,7 @@ def _col_norm(X):
 
 
 @register("sl0")
-class SL0(Recoverer):
+class SL0(IterativeRecoverer):
     r"""Smoothed ℓ0 (Mohimani, Babaie-Zadeh & Jutten 2009), vectorised over signals.
 
     Targets the sparsest solution of the linear system,

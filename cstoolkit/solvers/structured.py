@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import Interval
-from ..base import Recoverer
+from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..registry import register
 from .admm import ADMMLasso
 from .greedy import _dictionary
@@ -106,7 +106,7 @@ class GroupLasso(ADMMLasso):
 
 
 @register("block-omp")
-class BlockOMP(Recoverer):
+class BlockOMP(IterativeRecoverer):
     r"""Block orthogonal matching pursuit (and NNOMP), lock-step over a batch of signals.
 
     Each step picks the block ``g`` of contiguous atoms maximising ‖A_gᴴ r‖₂ (with
@@ -134,6 +134,8 @@ class BlockOMP(Recoverer):
     Trans. Inf. Theory 54 (2008) (NNOMP).
     """
 
+    supports_x0 = False  # a greedy pursuit from the empty support
+    _sparsity_budget = True
     _parameter_constraints = {
         "n_nonzero_blocks": [Interval("integral", 1, None), None],
         "block_size": [Interval("integral", 1, None)],

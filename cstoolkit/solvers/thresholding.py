@@ -23,7 +23,7 @@ from scipy.special import erfc
 from scipy.stats import norm
 
 from .._validation import Interval, Options
-from ..base import Recoverer
+from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..operators import explicit_matrix, operator_norm, to_dense
 from ..registry import register
 from ..theory import tst_rho
@@ -155,13 +155,15 @@ _ITER = {
 }
 
 
-class _Thresholding(Recoverer):
+class _Thresholding(IterativeRecoverer):
     """Shared state: dense A (when needed), Y, X, residual, active mask; monitor and coef."""
 
     objective_kind = "greedy"
     _needs_gram = True
+    _sparsity_budget = True
+    _precision_params = ("tol",)
 
-    def _base_setup(self, A, Y, *, sparsity=True):
+    def _base_setup(self, A, Y, X0=None, *, sparsity=True):
         m, n = A.shape
         k = _resolve_k(self.n_nonzero_coefs, m, n, type(self).__name__) if sparsity else None
         st = dict(A=A, Y=Y, k=k, m=m, n=n)
@@ -169,10 +171,15 @@ class _Thresholding(Recoverer):
             D = _dense(A).astype(Y.dtype, copy=False)
             st.update(D=D, G=D.T @ D, AtY=D.T @ Y)
         B = Y.shape[1]
-        st["X"] = np.zeros((n, B), dtype=Y.dtype)
-        st["R"] = Y.copy()
+        if X0 is None:
+            st["X"] = np.zeros((n, B), dtype=Y.dtype)
+            st["R"] = Y.copy()
+        else:  # warm start: the iteration continues from x0 (k-sparse solvers keep its k largest)
+            X = X0 if k is None else _hard_threshold(X0, k)
+            st["X"] = np.ascontiguousarray(X, dtype=Y.dtype)
+            st["R"] = Y - np.asarray(self._apply(st, st["X"]))
         st["active"] = np.ones(B, dtype=bool)
-        st["ynorm"] = np.linalg.norm(Y, axis=0)
+        st["ynorm"] = np.linalg.norm(Y, axis=0)  # safe: the base class hands over ‖y‖ ≤ ~1
         # an all-zero measurement is already solved by x = 0
         st["active"] &= st["ynorm"] > 0
         return st
@@ -240,6 +247,7 @@ class IHT(_Thresholding):
     """
 
     _needs_gram = False
+    _param_units = {"step_size": "step"}  # μ in units of 1/‖A‖² (the convergence theorem's)
     _parameter_constraints = {
         **_GREEDY_K,
         **_ITER,
@@ -269,7 +277,7 @@ class IHT(_Thresholding):
         return IHTMalekiDonoho(n_nonzero_coefs=n_nonzero_coefs)
 
     def _setup(self, A, Y, X0):
-        st = self._base_setup(A, Y)
+        st = self._base_setup(A, Y, X0)
         if self.step_size is None:
             L = operator_norm(A) ** 2
             st["mu"] = 1.0 / max(L, np.finfo(float).tiny)
@@ -316,6 +324,10 @@ def _mean_column_norm(A):
 
 class _InterferenceHeuristic:
     """Shared by the Maleki–Donoho IHT/IST presets: tuning from A, and one thresholding step."""
+
+    def _units(self):
+        # with normalize=True κ refers to the normalised A (dimensionless); without, to A itself
+        return {} if self.normalize else {"step_size": "step"}
 
     def _tune(self, st, A, far):
         """Step κ/c² (c = mean column norm of A) and threshold factor λ(δ) = Φ⁻¹(1 − FAR(δ)/2)."""
@@ -532,6 +544,9 @@ class ISTMalekiDonoho(_InterferenceHeuristic, _Thresholding):
         "normalize": [bool],
     }
 
+    _sparsity_budget = False  # a soft-thresholding iteration, no k
+    _certificate_param = "tol"  # its tol is a relative residual
+
     def __init__(self, *, step_size=0.6, threshold_factor=None, max_iter=400, tol=1e-5, normalize=True):
         self.step_size = step_size
         self.threshold_factor = threshold_factor
@@ -541,7 +556,7 @@ class ISTMalekiDonoho(_InterferenceHeuristic, _Thresholding):
         self._validate_params()
 
     def _setup(self, A, Y, X0):
-        st = self._base_setup(A, Y, sparsity=False)
+        st = self._base_setup(A, Y, X0, sparsity=False)
         self._tune(st, A, ist_false_alarm_rate)
         return st
 
@@ -608,7 +623,7 @@ class NIHT(_Thresholding):
             raise ValueError(f"NIHT: kappa={self.kappa} must exceed 1/(1 - c) = {1 / (1 - self.c):.4g}.")
 
     def _setup(self, A, Y, X0):
-        return self._base_setup(A, Y)
+        return self._base_setup(A, Y, X0)
 
     def _step(self, st, it):
         A, k = st["A"], st["k"]
@@ -690,7 +705,7 @@ class HTP(_Thresholding):
         self._validate_params()
 
     def _setup(self, A, Y, X0):
-        return self._base_setup(A, Y)
+        return self._base_setup(A, Y, X0)
 
     def _step(self, st, it):
         act = np.flatnonzero(st["active"])
@@ -710,6 +725,7 @@ class HTP(_Thresholding):
 class _TwoStage(_Thresholding):
     """Merge ``n_add`` proxy atoms with the current support, fit, prune to k (and re-fit)."""
 
+    _certificate_param = "tol"  # a relative residual
     _debias = True  # subspace pursuit re-fits on the pruned support; CoSaMP keeps the pruned fit
 
     @abc.abstractmethod
@@ -717,8 +733,8 @@ class _TwoStage(_Thresholding):
         """Number of proxy atoms merged with the support at each iteration."""
 
     def _setup(self, A, Y, X0):
-        st = self._base_setup(A, Y)
-        st["rnorm"] = st["ynorm"].copy()
+        st = self._base_setup(A, Y, X0)
+        st["rnorm"] = np.linalg.norm(st["R"], axis=0)
         return st
 
     def _step(self, st, it):
@@ -902,6 +918,9 @@ class StOMP(_Thresholding):
     Benjamini & Hochberg, "Controlling the false discovery rate", JRSS B 57 (1995).
     """
 
+    _sparsity_budget = False
+    _certificate_param = "tol"  # its tol is a relative residual
+    supports_x0 = False  # the stages grow a support from the empty set
     _parameter_constraints = {
         "threshold": [Options("cfar", "cfdr")],
         "false_alarm_rate": [Interval("real", 0, 1, closed="neither"), None],
