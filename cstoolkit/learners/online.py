@@ -132,8 +132,9 @@ class OnlineDictionaryLearning(DictionaryLearner):
         worst-represented samples of the current mini-batch (largest residual norm), normalised,
         and their statistics reset to zero. ``min_usage=0`` disables the unused-atom rule.
     random_state : int, numpy Generator or None, default=None
-    sparse_output : bool, default=False
-        Whether ``transform`` returns a ``scipy.sparse.csr_array``.
+    sparse_output : bool or "auto", default="auto"
+        Whether ``transform`` returns a ``scipy.sparse.csr_array``; ``"auto"``: CSR when the dense
+        codes would exceed 128 MiB (see :meth:`~cstoolkit.learners._base.DictionaryLearner.transform`).
     callback : callable or None, default=None
         ``callback(learner, step)`` after every mini-batch; returning True stops ``fit``.
         Its run time is not counted in ``history_["time"]``.
@@ -176,7 +177,7 @@ class OnlineDictionaryLearning(DictionaryLearner):
     }
 
     def __init__(self, *, n_atoms=None, coder=None, batch_size=256, max_iter=1, n_sweeps=1, shuffle=True, init="data",
-                 dup_threshold=0.99, min_usage=1, random_state=None, sparse_output=False, callback=None):
+                 dup_threshold=0.99, min_usage=1, random_state=None, sparse_output="auto", callback=None):
         self.n_atoms = n_atoms
         self.coder = coder
         self.batch_size = batch_size
@@ -191,11 +192,15 @@ class OnlineDictionaryLearning(DictionaryLearner):
         self.callback = callback
 
     # -- state ---------------------------------------------------------------------------
-    def _start(self, X, scale):
-        """Initialise the atoms from ``X`` (already divided by ``scale``) and zero statistics."""
+    def _start(self, X, scale, *, divided=True):
+        """Initialise the atoms from ``X`` and zero statistics.
+
+        ``X`` (array or row source) is already divided by ``scale`` when ``divided``, else it is
+        divided row by row as the initial atoms are drawn (the same atoms bit for bit).
+        """
         rng = _seed(self.random_state)
         K = self._resolve_n_atoms(X.shape[1])
-        W = np.ascontiguousarray(self._init_dictionary(X, rng, K).T)
+        W = np.ascontiguousarray(self._init_dictionary(X, rng, K, scale=1.0 if divided else scale).T)
         self.components_ = W
         self.state_ = OnlineState(A=np.zeros((K, K), dtype=W.dtype), B=np.zeros(W.shape, dtype=W.dtype),
                                   scale=scale, rng=rng)
@@ -248,7 +253,15 @@ class OnlineDictionaryLearning(DictionaryLearner):
 
         Parameters
         ----------
-        X : array_like, shape (n_samples, n_features)
+        X : array_like or RowSource, shape (n_samples, n_features)
+            An array (float32 stays float32 throughout: atoms, statistics ``A``, ``B``, codes), a
+            :class:`numpy.memmap` (``load_embeddings(..., mmap=True)``) or a
+            :class:`~cstoolkit.rows.RowSource` (:func:`cstoolkit.rows.open_rows`: safetensors,
+            ``.npy``, GGUF dequantised by row range; :class:`~cstoolkit.rows.StackedRows` for
+            shards). The table is never copied whole: one pass of blocks finds the data scale and
+            the non-zero rows, then each mini-batch's rows are read (gathered, when shuffling),
+            divided by the scale and coded. A source and the same rows in memory give the same
+            dictionary bit for bit for the same ``random_state``.
         y : ignored
 
         Returns
@@ -256,20 +269,22 @@ class OnlineDictionaryLearning(DictionaryLearner):
         self
         """
         self._validate_hyperparams()
-        X = self._check_X(X, reset=True)
+        src = self._check_X(X, reset=True, rows=True)
         coder = self._make_coder()
-        self._check_coder_budget(coder, self._resolve_n_atoms(X.shape[1]), X.shape[1])
-        scale = data_scale(X)
-        X = X / X.dtype.type(scale)  # exact: a power of two
-        self._start(X, scale)
+        self._check_coder_budget(coder, self._resolve_n_atoms(src.shape[1]), src.shape[1])
+        scale = data_scale(src)
+        inv = src.dtype.type(scale)  # dividing by a power of two is exact: (X / s)[rows] == X[rows] / s
+        self._start(src, scale, divided=False)
         rng = self.state_.rng
-        N = X.shape[0]
+        N = src.shape[0]
         self.n_iter_ = 0
         stop = False
         for epoch in range(self.max_iter):
-            order = rng.permutation(N) if self.shuffle else np.arange(N)
+            order = rng.permutation(N) if self.shuffle else None
             for s in range(0, N, self.batch_size):
-                self._step(np.ascontiguousarray(X[order[s: s + self.batch_size]]), coder)
+                rows = src[s: s + self.batch_size] if order is None else src[order[s: s + self.batch_size]]
+                rows /= inv
+                self._step(rows, coder)
                 if self.callback is not None and self.callback(self, self.n_steps_):
                     stop = True
                     break
