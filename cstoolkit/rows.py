@@ -44,17 +44,22 @@ __all__ = ["RowSource", "ArrayRows", "FileRows", "GGUFRows", "StackedRows", "ope
 BLOCK_BYTES = 32 << 20
 
 
-def default_block_rows(n_features: int, itemsize: int = 4, *, block_bytes: int = BLOCK_BYTES) -> int:
-    """Rows of ``n_features`` values of ``itemsize`` bytes that fill ``block_bytes`` (at least 1)."""
+def default_block_rows(n_features: int, itemsize: int = 4, *, block_bytes: int | None = None) -> int:
+    """Rows of ``n_features`` values of ``itemsize`` bytes that fill ``block_bytes`` (at least 1).
+
+    ``block_bytes=None`` reads the module's ``BLOCK_BYTES`` (32 MiB) at call time.
+    """
+    block_bytes = BLOCK_BYTES if block_bytes is None else block_bytes
     return max(1, int(block_bytes) // max(1, int(n_features) * int(itemsize)))
 
 
-def _check_block(block: np.ndarray, start: int, stop: int, where: str) -> np.ndarray:
+def _check_block(block: np.ndarray, start: int, stop: int, where: str, rows=None) -> np.ndarray:
     if not np.isfinite(block).all():
         bad = np.flatnonzero(~np.isfinite(block).all(axis=1))
+        bad = (bad + start) if rows is None else np.asarray(rows)[bad]
         raise ValueError(
             f"{where}: rows {start}..{stop - 1} hold {int((~np.isfinite(block)).sum())} non-finite (NaN/Inf) "
-            f"values (first bad rows of this block at offsets {bad[:5].tolist()}); the file is corrupt "
+            f"values (first bad rows: {bad[:5].tolist()}); the file is corrupt "
             "or overflowed on conversion"
         )
     return block
@@ -122,7 +127,7 @@ class RowSource(abc.ABC):
         uniq, inv = np.unique(idx, return_inverse=True)
         out = np.ascontiguousarray(self._take(uniq), dtype=self.dtype)[inv]
         lo, hi = (int(uniq[0]), int(uniq[-1]) + 1) if uniq.size else (0, 0)
-        return _check_block(out, lo, hi, self.where)
+        return _check_block(out, lo, hi, self.where, rows=idx)
 
     def blocks(self, block_rows: int | None = None, start: int = 0, stop: int | None = None):
         """Yield ``(first_row, rows)`` for consecutive blocks of ``block_rows`` rows."""
@@ -159,7 +164,9 @@ class ArrayRows(RowSource):
         self.array = a
 
     def _read(self, start, stop):
-        return self.array[start:stop]
+        # a copy: the rows handed out are the caller's to modify (a view would let an in-place
+        # operation on a block write through to the user's table)
+        return np.array(self.array[start:stop], dtype=self.dtype, order="C")
 
     def _take(self, rows):
         return self.array[rows]
@@ -296,7 +303,8 @@ class StackedRows(RowSource):
         while start < stop:
             lo, hi = int(self.starts[i]), int(self.starts[i + 1])
             e = min(stop, hi)
-            out.append(self.parts[i][start - lo: e - lo])
+            part = self.parts[i]  # unchecked read: the finiteness check names rows of the whole table
+            out.append(np.asarray(part._read(start - lo, e - lo), dtype=self.dtype))
             start, i = e, i + 1
         return np.concatenate(out, axis=0) if out else np.empty((0, self.shape[1]), dtype=self.dtype)
 
