@@ -227,7 +227,8 @@ class DictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                     f"{n_features} features is exactly represented by at most {n_features} atoms."
                 )
 
-    def _code(self, coder: Recoverer, D: np.ndarray, Ys: np.ndarray, scale: float, gram=None):
+    @staticmethod
+    def _code(coder: Recoverer, D: np.ndarray, Ys: np.ndarray, scale: float, gram=None):
         """Sparse-code the columns of ``Ys`` (m, B), the data divided by ``scale``, over ``D`` (m, K).
 
         Returns ``(S (K, B) dense, per-signal objective (B,), residual norms (B,))``, all in the
@@ -531,8 +532,8 @@ def _in_data_units(objective_scaled: float, scale: float) -> float:
 
 
 def as_rows(X) -> RowSource:
-    """A row source over ``X`` (itself if it is one)."""
-    return X if isinstance(X, RowSource) else ArrayRows(X, where="X")
+    """A row source over ``X`` (itself if it is one, or anything with ``nonzero_rows``)."""
+    return X if isinstance(X, RowSource) or hasattr(X, "nonzero_rows") else ArrayRows(X, where="X")
 
 
 def _seed(random_state):
