@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._threads import blas_single_thread
 from .._validation import Interval
 from ..registry import register_learner
 from ._base import LEARNER_HISTORY_KEYS, DictionaryLearner, _common_constraints, _in_data_units, _seed, data_scale
@@ -39,12 +40,16 @@ def _bcd_sweep(W, A, B, n_sweeps, tiny):
     diag = np.diag(A).copy()
     dead = np.flatnonzero(diag <= tiny)
     live = np.flatnonzero(diag > tiny)
-    for _ in range(n_sweeps):
-        for j in live:
-            u = W[j] + (B[j] - A[j] @ W) / diag[j]
-            nu = np.linalg.norm(u)
-            if nu > 0:
-                W[j] = u / nu
+    # one vector-matrix product per atom: memory-bound, so BLAS threads only add their
+    # synchronisation (measured on 2 cores with other jobs running: 1024 x 640 float32,
+    # 22.7 ms per product on 2 threads, 0.46 ms on one)
+    with blas_single_thread():
+        for _ in range(n_sweeps):
+            for j in live:
+                u = W[j] + (B[j] - A[j] @ W) / diag[j]
+                nu = np.linalg.norm(u)
+                if nu > 0:
+                    W[j] = u / nu
     return dead
 
 
