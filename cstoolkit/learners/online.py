@@ -377,21 +377,26 @@ class OnlineDictionaryLearning(DictionaryLearner):
         scale = data_scale(src)
         inv = src.dtype.type(scale)  # dividing by a power of two is exact: (X / s)[rows] == X[rows] / s
         self._start(src, scale, divided=False)
+
+        def batch(s, order):
+            rows = src[s: s + self.batch_size] if order is None else src[order[s: s + self.batch_size]]
+            rows /= inv
+            self._step(rows, coder)
+
+        return self._run_epochs(src.shape[0], batch)
+
+    def _run_epochs(self, N, batch):
+        """``max_iter`` passes over ``N`` rows: ``batch(first_row, order or None)`` per mini-batch,
+        the callback after each (True stops); returns ``self`` with the history finished."""
         rng = self.state_.rng
-        N = src.shape[0]
         self.n_iter_ = 0
-        stop = False
         for epoch in range(self.max_iter):
             order = rng.permutation(N) if self.shuffle else None
             for s in range(0, N, self.batch_size):
-                rows = src[s: s + self.batch_size] if order is None else src[order[s: s + self.batch_size]]
-                rows /= inv
-                self._step(rows, coder)
+                batch(s, order)
                 if self.callback is not None and self.callback(self, self.n_steps_):
-                    stop = True
-                    break
-            if stop:
-                break
+                    self._finish_history(self.state_.history)
+                    return self
             self.n_iter_ = epoch + 1
         self._finish_history(self.state_.history)
         return self
@@ -441,30 +446,21 @@ class OnlineDictionaryLearning(DictionaryLearner):
         self._start(_DaskRows(X), scale, divided=False, rng=rng)
         client = _current_client()
         starts = np.concatenate([[0], np.cumsum(X.chunks[0])])
-        self.n_iter_ = 0
-        stop = False
-        for epoch in range(self.max_iter):
-            for s in range(0, N, self.batch_size):
-                t_start = time.perf_counter()
-                e = min(s + self.batch_size, N)
-                st = self.state_
-                W = self.components_
-                if type(coder) is OMP and st.gram is None:
-                    st.gram = W @ W.T
-                Wb, Gb = (W, st.gram) if client is None else client.scatter([W, st.gram], broadcast=True)
-                cuts = np.unique(np.clip(starts, s, e))
-                tasks = [dask.delayed(_batch_stats)(coder, Wb, Gb, X[a:b] / inv, scale)
-                         for a, b in zip(cuts[:-1], cuts[1:])]
-                stats = _BatchStats.total(list(dask.compute(*tasks)))
-                self._update(stats, e - s, lambda rows, s=s: np.asarray((X[s + rows] / inv).compute()), coder, t_start)
-                if self.callback is not None and self.callback(self, self.n_steps_):
-                    stop = True
-                    break
-            if stop:
-                break
-            self.n_iter_ = epoch + 1
-        self._finish_history(self.state_.history)
-        return self
+
+        def batch(s, order):
+            t_start = time.perf_counter()
+            e = min(s + self.batch_size, N)
+            st = self.state_
+            W = self.components_
+            if type(coder) is OMP and st.gram is None:
+                st.gram = W @ W.T
+            Wb, Gb = (W, st.gram) if client is None else client.scatter([W, st.gram], broadcast=True)
+            cuts = np.unique(np.clip(starts, s, e))
+            tasks = [dask.delayed(_batch_stats)(coder, Wb, Gb, X[a:b] / inv, scale) for a, b in zip(cuts[:-1], cuts[1:])]
+            stats = _BatchStats.total(list(dask.compute(*tasks)))
+            self._update(stats, e - s, lambda rows: np.asarray((X[s + rows] / inv).compute()), coder, t_start)
+
+        return self._run_epochs(N, batch)
 
     def partial_fit(self, X, y=None):
         """Update the dictionary with one mini-batch (all rows of ``X``).
