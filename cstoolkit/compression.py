@@ -340,6 +340,7 @@ def compress(X, method, budget_bytes, *, value_bytes=4, dictionary=None, random_
     else:
         if dictionary is None:
             raise ValueError("method 'dictionary' needs dictionary= (atoms as rows, or a fitted learner).")
+        from .rows import default_block_rows
         from .solvers.greedy import omp_batch
 
         W = _dictionary_atoms(dictionary).astype(X.dtype if X.dtype == np.float32 else np.float64)
@@ -348,8 +349,15 @@ def compress(X, method, budget_bytes, *, value_bytes=4, dictionary=None, random_
         K = W.shape[0]
         k = _largest_fitting(method, shape, budget_bytes, value_bytes, K, min(K, m))
         D = np.ascontiguousarray(W.T)
-        C, _, _ = omp_batch(D, np.asarray(X, dtype=D.dtype).T, k, gram=D.T @ D)
-        X_hat = (D @ C).T
+        G = D.T @ D
+        # rows coded a block at a time (codes of a row do not depend on the block): no dense
+        # (n_atoms, N) code matrix and no converted copy of X; float32 input stays float32
+        X_hat = np.empty((N, m), dtype=D.dtype)
+        step = default_block_rows(K, D.dtype.itemsize)
+        for s in range(0, N, step):
+            Xb = np.asarray(X[s: s + step], dtype=D.dtype)
+            C, _, _ = omp_batch(D, Xb.T, k, gram=G)
+            X_hat[s: s + step] = (D @ C).T
         params = {"k": k, "n_atoms": K}
     key = params.get("k", params.get("z", params.get("rank")))
     used = storage_for(method, shape, key, value_bytes=value_bytes, n_atoms=params.get("n_atoms"))

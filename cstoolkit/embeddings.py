@@ -867,11 +867,33 @@ def _finalize(arr: np.ndarray, dtype, what: str) -> np.ndarray:
     return out
 
 
+def _load_mapped(name_or_path, tensor, dt) -> EmbeddingMatrix:
+    """``load_embeddings(..., mmap=True)``: a read-only memmap over rows stored in ``dt``."""
+    from .rows import FileRows, open_rows
+
+    src = open_rows(name_or_path, tensor=tensor, dtype=dt)
+    if not isinstance(src, FileRows) or src.bf16 or src.raw.newbyteorder("=") != dt or not src.raw.isnative:
+        stored = getattr(src, "quantization", None) or ("BF16" if getattr(src, "bf16", False) else getattr(src, "raw", "?"))
+        raise ValueError(
+            f"{src.where}: mmap=True maps rows stored as {np.dtype(dt).name}, but this tensor is stored as "
+            f"{stored}; read it by row ranges with cstoolkit.rows.open_rows({str(name_or_path)!r}), which "
+            "converts or dequantises one block at a time, or load it whole with mmap=False"
+        )
+    data = np.memmap(src.path, dtype=dt, mode="r", offset=src.offset, shape=src.shape)
+    fmt = "npy" if src.path.endswith(".npy") else "safetensors"
+    name = str(name_or_path).lower() if isinstance(name_or_path, str) and not os.path.sep in str(name_or_path) \
+        and str(name_or_path).lower() in _BUILTINS else Path(src.path).stem
+    source = {"path": src.path, "format": fmt, "tensor": tensor if fmt == "safetensors" else None,
+              "original_dtype": np.dtype(dt).name, "quantization": None, "mmap": True}
+    return EmbeddingMatrix(data=data, source=source, name=name)
+
+
 def load_embeddings(
     name_or_path: str | os.PathLike,
     *,
     tensor: str | None = None,
     dtype=np.float32,
+    mmap: bool = False,
 ) -> EmbeddingMatrix:
     """Load an embedding matrix from a built-in name or a file.
 
@@ -889,6 +911,15 @@ def load_embeddings(
         token embedding tensor.  Not allowed for ``.npy`` and text files.
     dtype : floating dtype, default numpy.float32
         dtype of the returned data (conversion happens after dequantisation).
+    mmap : bool, default False
+        Map the tensor's bytes instead of reading them: ``data`` is then a read-only
+        :class:`numpy.memmap` over the file (safetensors or ``.npy`` stored in ``dtype``,
+        e.g. F32 for the default float32; the built-in ``"minilm"``), and nothing of the table is
+        read until rows are used. The whole-table NaN/Inf check is skipped (it would read every
+        byte); the learners check each block they read. Stored dtypes that need a conversion
+        (F16, BF16, quantised GGUF such as ``"smollm2"``) raise ``ValueError``: read those by
+        row ranges with :func:`cstoolkit.rows.open_rows`, which converts or dequantises one
+        block at a time.
 
     Returns
     -------
@@ -919,6 +950,8 @@ def load_embeddings(
     dt = np.dtype(dtype)
     if dt.kind != "f":
         raise ValueError(f"dtype must be a floating dtype (e.g. np.float32), got {dt}")
+    if mmap:
+        return _load_mapped(name_or_path, tensor, dt)
 
     if isinstance(name_or_path, str) and name_or_path.lower() in _BUILTINS:
         key = name_or_path.lower()

@@ -45,6 +45,7 @@ from sklearn.utils.validation import check_array, validate_data
 
 from .._validation import InstanceOf, Interval, Options, check_random_state, validate_params
 from ..base import Recoverer
+from ..rows import ArrayRows, RowSource, default_block_rows
 
 __all__ = ["DictionaryLearner", "data_scale"]
 
@@ -53,16 +54,29 @@ logger = logging.getLogger(__name__)
 #: history keys every learner records, one entry per iteration (mini-batch for online learning)
 LEARNER_HISTORY_KEYS = ("objective", "rel_error", "mean_nnz", "time")
 
+#: ``transform(..., sparse_output="auto")`` returns CSR when the dense codes would take more
+#: than this many bytes (128 MiB: 262,144 rows × 1024 atoms in float32 is 1 GiB dense but
+#: 32 MiB as CSR with 16 non-zeros per row; MiniLM's 30,522 × 1024 stays dense)
+DENSE_CODES_BYTES = 1 << 27
+#: bytes of one block of dense codes (n_atoms × rows) that ``transform`` holds at a time
+CODE_BLOCK_BYTES = 32 << 20
 
-def data_scale(X: np.ndarray) -> float:
+
+def data_scale(X) -> float:
     """The power of two ``s`` with ``max|X| / s`` in [1/2, 1) (1.0 for ``X = 0``).
+
+    ``X`` is an array or a :class:`~cstoolkit.rows.RowSource` (scanned one block at a time);
+    ``max|X|`` is taken as ``max(max X, −min X)``, so no table-sized ``|X|`` is allocated.
 
     Every learner works on ``X / s`` internally: dividing by a power of two is exact, so the
     result for ``c·X`` is ``c`` times the result for ``X`` bit for bit when ``c`` is a power of
     two (and to rounding otherwise), and no squared norm, Gram matrix or running statistic can
     overflow or underflow whatever the magnitude of the data (float32 at 1e30, float64 at 1e300).
     """
-    amax = float(np.max(np.abs(X))) if X.size else 0.0
+    if isinstance(X, RowSource):
+        amax = X.max_abs()
+    else:
+        amax = max(float(np.max(X)), -float(np.min(X))) if X.size else 0.0
     if not amax > 0 or not np.isfinite(amax):
         return 1.0
     _, e = np.frexp(amax)
@@ -97,8 +111,8 @@ class DictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     #: True when the dictionary update alone can never increase ½‖X − C W‖_F² for the codes of
     #: that iteration (read by the conformance suite, which then checks it every iteration)
     update_decreases_objective: ClassVar[bool] = False
-    # sparse_output is an output option, not metadata: no set_transform_request method
-    __metadata_request__transform = {"sparse_output": UNUSED}
+    # sparse_output / block_rows are output options, not metadata: no set_transform_request method
+    __metadata_request__transform = {"sparse_output": UNUSED, "block_rows": UNUSED}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -143,14 +157,30 @@ class DictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         return clone(self)
 
     # -- input checks ------------------------------------------------------------------
-    def _check_X(self, X, *, reset: bool) -> np.ndarray:
+    def _check_X(self, X, *, reset: bool, rows: bool = False):
         """2-D finite real array (float32 kept, everything else float64), densified.
 
         ``reset=True`` (fit) records ``n_features_in_``; ``reset=False`` checks X against it.
+        ``rows=True``: also accept a :class:`~cstoolkit.rows.RowSource` and return a row
+        source (an :class:`~cstoolkit.rows.ArrayRows` over a checked array) — its blocks are
+        checked finite as they are read, nothing of it is read here.
         """
         owner = type(self).__name__
         if not reset:
             self._check_fitted()
+        if isinstance(X, RowSource):
+            if not rows:
+                raise TypeError(f"{owner}: this method needs an array; a RowSource is accepted by fit/transform")
+            if reset:
+                self.n_features_in_ = X.shape[1]
+                if hasattr(self, "feature_names_in_"):
+                    del self.feature_names_in_
+            elif X.shape[1] != self.n_features_in_:
+                raise ValueError(f"{owner}: X has {X.shape[1]} features, but {owner} is expecting "
+                                 f"{self.n_features_in_} features as input.")
+            if X.shape[0] < 1 or X.shape[1] < 1:
+                raise ValueError(f"{owner}: {X!r} has no rows or no features; expected at least 1 of each.")
+            return X
         dtype = getattr(X, "dtype", None)  # (complex lists are caught by validate_data)
         if isinstance(dtype, np.dtype) and dtype.kind == "c":
             raise ValueError(
@@ -161,7 +191,7 @@ class DictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                           ensure_min_samples=1, ensure_min_features=1)
         if sp.issparse(X):
             X = X.toarray()
-        return X
+        return ArrayRows(X, where="X") if rows else X
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "components_"):
@@ -197,7 +227,8 @@ class DictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                     f"{n_features} features is exactly represented by at most {n_features} atoms."
                 )
 
-    def _code(self, coder: Recoverer, D: np.ndarray, Ys: np.ndarray, scale: float, gram=None):
+    @staticmethod
+    def _code(coder: Recoverer, D: np.ndarray, Ys: np.ndarray, scale: float, gram=None):
         """Sparse-code the columns of ``Ys`` (m, B), the data divided by ``scale``, over ``D`` (m, K).
 
         Returns ``(S (K, B) dense, per-signal objective (B,), residual norms (B,))``, all in the
@@ -243,8 +274,13 @@ class DictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         return S, obj, r
 
     # -- initialisation and atom replacement -------------------------------------------
-    def _init_dictionary(self, X: np.ndarray, rng: np.random.Generator, n_atoms: int | None = None) -> np.ndarray:
-        """Initial atoms as columns, shape (n_features, n_atoms), unit norm."""
+    def _init_dictionary(self, X, rng: np.random.Generator, n_atoms: int | None = None, scale: float = 1.0):
+        """Initial atoms as columns, shape (n_features, n_atoms), unit norm.
+
+        ``X`` is an array or a :class:`~cstoolkit.rows.RowSource` of the data; drawn samples are
+        divided by ``scale`` (exact, a power of two), so passing ``(X, scale)`` or ``X / scale``
+        gives the same atoms.
+        """
         N, m = X.shape
         K = self._resolve_n_atoms(m) if n_atoms is None else n_atoms
         init = self.init
@@ -261,11 +297,12 @@ class DictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         elif init == "random":
             D = rng.standard_normal((m, K)).astype(X.dtype)
         else:  # "data": distinct non-zero samples drawn at random, topped up with random atoms
-            nonzero = np.flatnonzero(np.any(X != 0, axis=1))
+            nonzero = as_rows(X).nonzero_rows()  # block by block: no table-sized mask
             take = min(K, nonzero.size)
             rows = rng.choice(nonzero, size=take, replace=False) if take else np.zeros(0, dtype=int)
             D = np.empty((m, K), dtype=X.dtype)
-            D[:, :take] = X[rows].T
+            drawn = X[rows]
+            D[:, :take] = (drawn / drawn.dtype.type(scale) if scale != 1.0 else drawn).T
             if take < K:
                 logger.info("%s: only %d non-zero samples for %d atoms; the rest start random", type(self).__name__, take, K)
                 D[:, take:] = rng.standard_normal((m, K - take))
@@ -319,16 +356,25 @@ class DictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         return idx
 
     # -- public API shared by every learner --------------------------------------------
-    def transform(self, X, *, sparse_output=None):
-        """Sparse codes of the rows of ``X`` over the learned atoms.
+    def transform(self, X, *, sparse_output=None, block_rows=None):
+        """Sparse codes of the rows of ``X`` over the learned atoms, computed block by block.
 
         Parameters
         ----------
-        X : array_like or sparse matrix, shape (n_samples, n_features)
-            float32 stays float32; other real dtypes are coded in float64.
-        sparse_output : bool or None, default=None
-            Return a :class:`scipy.sparse.csr_array` instead of a dense array; None uses the
-            learner's ``sparse_output`` parameter.
+        X : array_like, sparse matrix or RowSource, shape (n_samples, n_features)
+            float32 stays float32 (the atoms are cast to it; nothing float64 of table size is
+            made); other real dtypes are coded in float64. A
+            :class:`~cstoolkit.rows.RowSource` (e.g. :func:`cstoolkit.rows.open_rows`) is read one
+            block of rows at a time.
+        sparse_output : bool, "auto" or None, default=None
+            True: a :class:`scipy.sparse.csr_array`; False: a dense array; ``"auto"``: CSR when
+            the dense codes would exceed ``DENSE_CODES_BYTES`` (128 MiB, e.g. 262,144 rows ×
+            1024 atoms in float32), else dense. None uses the learner's ``sparse_output``.
+        block_rows : int or None, default=None
+            Rows coded at a time; None: as many as make a 32 MiB block of dense codes
+            (``n_atoms × block_rows``). Codes of one row do not depend on it for OMP (the
+            default coder). With CSR output no dense ``n_samples × n_atoms`` array ever exists:
+            peak memory is one block plus the CSR arrays.
 
         Returns
         -------
@@ -336,17 +382,44 @@ class DictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             ``X ≈ codes @ components_``; equal to ``coder.recover(components_.T, X.T).coef.T``
             (computed on ``X / data_scale(X)`` and scaled back for an OMP coder).
         """
-        X = self._check_X(X, reset=False)
+        from ..solvers.greedy import OMP
+
+        src = self._check_X(X, reset=False, rows=True)
         coder = self._make_coder()
-        self._check_coder_budget(coder, self.components_.shape[0], X.shape[1])
-        D = np.ascontiguousarray(self.components_.T, dtype=X.dtype)
-        s = data_scale(X)
-        S, _, _ = self._code(coder, D, X.T / X.dtype.type(s), s)
-        codes = np.ascontiguousarray(S.T)
-        if s != 1.0:
-            codes *= codes.dtype.type(s)
+        K = self.components_.shape[0]
+        N, m = src.shape
+        self._check_coder_budget(coder, K, m)
+        dt = src.dtype
+        D = np.ascontiguousarray(self.components_.T, dtype=dt)
+        G = D.T @ D if type(coder) is OMP else None  # (K, K) Gram, once for every block
+        s = data_scale(src)
         sparse = self.sparse_output if sparse_output is None else sparse_output
-        return sp.csr_array(codes) if sparse else codes
+        if isinstance(sparse, str):
+            if sparse != "auto":
+                raise ValueError(f"sparse_output must be True, False, 'auto' or None; got {sparse!r}")
+            sparse = N * K * dt.itemsize > DENSE_CODES_BYTES
+        if block_rows is None:
+            block_rows = default_block_rows(K, dt.itemsize, block_bytes=CODE_BLOCK_BYTES)
+        elif isinstance(block_rows, bool) or not isinstance(block_rows, (int, np.integer)) or block_rows < 1:
+            raise ValueError(f"block_rows must be a positive integer or None; got {block_rows!r}")
+        dense = None if sparse else np.empty((N, K), dtype=dt)
+        parts = []
+        for start, Xb in src.blocks(int(block_rows)):
+            S, _, _ = self._code(coder, D, Xb.T / dt.type(s), s, gram=G)
+            if s != 1.0:
+                S *= S.dtype.type(s)
+            if sparse:
+                C = sp.csr_array(S.T)
+                C.eliminate_zeros()
+                parts.append(C)
+            else:
+                dense[start: start + Xb.shape[0]] = S.T
+            del S
+        if not sparse:
+            return dense
+        if not parts:
+            return sp.csr_array((N, K), dtype=dt)
+        return sp.csr_array(sp.vstack(parts, format="csr"))
 
     def fit_transform(self, X, y=None, **kw):
         """``fit(X)`` then ``transform(X, **kw)``; returns codes of shape (n_samples, n_atoms)."""
@@ -403,7 +476,7 @@ def _common_constraints() -> dict:
         "random_state": [Interval("integral", 0, None), InstanceOf(np.random.Generator), None],
         "dup_threshold": [Interval("real", 0, 1, closed="right"), None],
         "min_usage": [Interval("integral", 0, None)],
-        "sparse_output": [bool],
+        "sparse_output": [bool, Options("auto")],
         "callback": [InstanceOf(callable), None],
     }
 
@@ -456,6 +529,11 @@ def _in_data_units(objective_scaled: float, scale: float) -> float:
     """
     with np.errstate(over="ignore"):
         return float(np.float64(objective_scaled) * scale * scale)
+
+
+def as_rows(X) -> RowSource:
+    """A row source over ``X`` (itself if it is one, or anything with ``nonzero_rows``)."""
+    return X if isinstance(X, RowSource) or hasattr(X, "nonzero_rows") else ArrayRows(X, where="X")
 
 
 def _seed(random_state):

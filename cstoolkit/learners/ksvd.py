@@ -58,8 +58,9 @@ _DOC_PARAMS = """
         unit vector when none is left); its stale coefficients are dropped.
     random_state : int, numpy Generator or None, default=None
         Seed for the initialisation, the order of the atom updates and replacements.
-    sparse_output : bool, default=False
-        Whether ``transform`` returns a ``scipy.sparse.csr_array``.
+    sparse_output : bool or "auto", default="auto"
+        Whether ``transform`` returns a ``scipy.sparse.csr_array``; ``"auto"``: CSR when the dense
+        codes would exceed 128 MiB (see :meth:`~cstoolkit.learners._base.DictionaryLearner.transform`).
     callback : callable or None, default=None
         ``callback(learner, iteration)`` after every iteration (``learner.components_`` is
         the current dictionary); returning True stops. Its run time is not counted in
@@ -155,7 +156,7 @@ class KSVD(BatchDictionaryLearner):
     update_decreases_objective = True  # exact and one-power-step rank-1 updates are both monotone
 
     def __init__(self, *, n_atoms=None, coder=None, max_iter=20, tol=0.0, init="data", dup_threshold=0.99,
-                 min_usage=1, random_state=None, sparse_output=False, callback=None, approximate=False):
+                 min_usage=1, random_state=None, sparse_output="auto", callback=None, approximate=False):
         self.n_atoms = n_atoms
         self.coder = coder
         self.max_iter = max_iter
@@ -223,7 +224,7 @@ class ApproximateKSVD(KSVD):
     """
 
     def __init__(self, *, n_atoms=None, coder=None, max_iter=20, tol=0.0, init="data", dup_threshold=0.99,
-                 min_usage=1, random_state=None, sparse_output=False, callback=None, approximate=True):
+                 min_usage=1, random_state=None, sparse_output="auto", callback=None, approximate=True):
         super().__init__(n_atoms=n_atoms, coder=coder, max_iter=max_iter, tol=tol, init=init,
                          dup_threshold=dup_threshold, min_usage=min_usage, random_state=random_state,
                          sparse_output=sparse_output, callback=callback, approximate=approximate)
@@ -259,7 +260,7 @@ class MOD(BatchDictionaryLearner):
     update_decreases_objective = True  # least squares given the codes
 
     def __init__(self, *, n_atoms=None, coder=None, max_iter=20, tol=0.0, init="data", dup_threshold=0.99,
-                 min_usage=1, random_state=None, sparse_output=False, callback=None):
+                 min_usage=1, random_state=None, sparse_output="auto", callback=None):
         self.n_atoms = n_atoms
         self.coder = coder
         self.max_iter = max_iter
