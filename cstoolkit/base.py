@@ -539,7 +539,14 @@ def _scaled_operator(op: LinearOperator, c: float) -> LinearOperator:
     mat = explicit_matrix(op)
     if mat is not None:
         return MatrixOperator(mat * mat.dtype.type(c))
-    return op * c
+    out = op * c
+    # an operator with orthonormal rows (AAᴴ = I) keeps that structure up to the scalar: c·A has
+    # (c·A)(c·A)ᴴ = c²·I, which solvers that project onto {x : Ax = y} use (e.g. ``tv``)
+    if getattr(op, "orthonormal_rows", False):
+        out.row_gram_scale = float(c) ** 2 * float(getattr(op, "row_gram_scale", 1.0))
+    elif hasattr(op, "row_gram_scale"):
+        out.row_gram_scale = float(c) ** 2 * float(op.row_gram_scale)
+    return out
 
 
 class _Run:

@@ -122,9 +122,10 @@ class TVMinimization(IterativeRecoverer):
         self._validate_params()
 
     def _projector(self, A, Y):
-        if getattr(A, "orthonormal_rows", False):
+        g = 1.0 if getattr(A, "orthonormal_rows", False) else getattr(A, "row_gram_scale", None)
+        if g is not None:  # AAᵀ = g·I (orthonormal rows, possibly rescaled by the contract's normalisation)
             def project(X):
-                return X - A.rmatmat(A.matmat(X) - Y)
+                return X - A.rmatmat(A.matmat(X) - Y) / X.dtype.type(g)
             return project
         M = explicit_matrix(A)
         if M is None and A.shape[1] <= 2048:
@@ -161,8 +162,12 @@ class TVMinimization(IterativeRecoverer):
         project = self._projector(A, Y)
         X = project(np.zeros((n, B), dtype=Y.dtype) if X0 is None else np.array(X0, dtype=Y.dtype))
         step = float(0.99 / np.sqrt(4.0 * len(shape)))  # ‖∇‖² ≤ 4d; a Python float keeps float32 data float32
+        # τσ‖∇‖² < 1 fixes only the product of the steps: balance them by the scale of x (its largest
+        # modulus at the start), so that the iterates are the same for (A, t·y) as for (A, y) —
+        # the primal variable carries the units of x, the dual one (‖p_i‖ ≤ 1) none
+        s = float(np.max(np.abs(X), initial=0.0)) or 1.0
         return _TVState(A=A, Y=Y, X=X, Xbar=X.copy(), P=np.zeros((len(shape), n, B), dtype=Y.dtype),
-                        project=project, tau=step, sigma=step, done=np.zeros(B, dtype=bool), shape=shape)
+                        project=project, tau=step * s, sigma=step / s, done=np.zeros(B, dtype=bool), shape=shape)
 
     def _step(self, st: _TVState, it: int):
         P = st.P + st.sigma * gradient(st.Xbar, st.shape)
