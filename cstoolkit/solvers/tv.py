@@ -163,9 +163,9 @@ class TVMinimization(IterativeRecoverer):
         X = project(np.zeros((n, B), dtype=Y.dtype) if X0 is None else np.array(X0, dtype=Y.dtype))
         step = float(0.99 / np.sqrt(4.0 * len(shape)))  # ‖∇‖² ≤ 4d; a Python float keeps float32 data float32
         # τσ‖∇‖² < 1 fixes only the product of the steps: balance them by the scale of x (its largest
-        # modulus at the start), so that the iterates are the same for (A, t·y) as for (A, y) —
+        # modulus at the minimum-energy point, whatever x0), so that the iterates are the same for (A, t·y) as for (A, y) —
         # the primal variable carries the units of x, the dual one (‖p_i‖ ≤ 1) none
-        s = float(np.max(np.abs(X), initial=0.0)) or 1.0
+        s = float(np.max(np.abs(project(np.zeros((n, B), dtype=Y.dtype))), initial=0.0)) or 1.0
         return _TVState(A=A, Y=Y, X=X, Xbar=X.copy(), P=np.zeros((len(shape), n, B), dtype=Y.dtype),
                         project=project, tau=step * s, sigma=step / s, done=np.zeros(B, dtype=bool), shape=shape)
 
