@@ -103,10 +103,15 @@ def compute(cell):
 
 
 def share_below(online, batch) -> float:
-    """Share of a log-time grid (where both curves exist) with online ≤ batch (step-interpolated)."""
+    """Share of a log-time grid (from the later first evaluation to the later last one) with online ≤ batch.
+
+    Each curve holds its last evaluated value until its next evaluation, and after its end (a finished
+    learner keeps its dictionary): a learner that is done before the other's first evaluation is
+    compared by its final value, rather than leaving no common range.
+    """
     to, fo = np.array([p["seconds"] for p in online]), np.array([p["objective"] for p in online])
     tb, fb = np.array([p["seconds"] for p in batch]), np.array([p["objective"] for p in batch])
-    lo, hi = max(to[0], tb[0]), min(to[-1], tb[-1])
+    lo, hi = max(to[0], tb[0]), max(to[-1], tb[-1])
     if not hi > lo:
         return float("nan")
     grid = np.geomspace(lo, hi, 50)
