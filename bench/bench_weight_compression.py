@@ -109,10 +109,9 @@ def main(argv=None):
     corr = float(np.abs(T @ init.T).max())
     alphas = (0.01 * corr, 0.05 * corr)
     mb_epochs = (1, 3) if args.quick else (1, 3, 10)
-    for alpha, ep in [(a, e) for a in alphas for e in mb_epochs]:
-        est = MiniBatchDictionaryLearning(n_components=K, alpha=alpha, batch_size=256, max_iter=ep, dict_init=init,
-                                          shuffle=True, random_state=0, fit_algorithm="lars", tol=0,
-                                          max_no_improvement=None)
+
+    def fit_sklearn(est, method, setting, alpha):
+        """Fit one scikit-learn estimator on T; record its time and functional error."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
 
@@ -121,27 +120,21 @@ def main(argv=None):
                 return est.components_, sk_codes(est.components_)
 
             (atoms, codes), sec = timed(run)
-        rows.append({"library": "scikit-learn", "method": f"MiniBatchDictionaryLearning, {ep} ep, a={alpha / corr:g}",
-                     "setting": ep, "alpha": alpha,
+        rows.append({"library": "scikit-learn", "method": method, "setting": setting, "alpha": alpha,
                      "seconds": sec, "functional_error": err_of(atoms, codes)})
         print(f"{rows[-1]['method']:46s} {sec:8.2f} s  error {rows[-1]['functional_error']:.4f}", flush=True)
+
+    for alpha, ep in [(a, e) for a in alphas for e in mb_epochs]:
+        est = MiniBatchDictionaryLearning(n_components=K, alpha=alpha, batch_size=256, max_iter=ep, dict_init=init,
+                                          shuffle=True, random_state=0, fit_algorithm="lars", tol=0,
+                                          max_no_improvement=None)
+        fit_sklearn(est, f"MiniBatchDictionaryLearning, {ep} ep, a={alpha / corr:g}", ep, alpha)
     dl_iters = (1, 3) if args.quick else (1, 3, 10)
     for alpha, it in [(a, i) for a in alphas for i in dl_iters]:
         est = DictionaryLearning(n_components=K, alpha=alpha, max_iter=it, tol=0, fit_algorithm="cd",
                                  transform_algorithm="omp", transform_n_nonzero_coefs=s, dict_init=init,
                                  code_init=None, random_state=0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-
-            def run():
-                est.fit(T)
-                return est.components_, sk_codes(est.components_)
-
-            (atoms, codes), sec = timed(run)
-        rows.append({"library": "scikit-learn", "method": f"DictionaryLearning (cd), {it} it, a={alpha / corr:g}",
-                     "setting": it, "alpha": alpha,
-                     "seconds": sec, "functional_error": err_of(atoms, codes)})
-        print(f"{rows[-1]['method']:46s} {sec:8.2f} s  error {rows[-1]['functional_error']:.4f}", flush=True)
+        fit_sklearn(est, f"DictionaryLearning (cd), {it} it, a={alpha / corr:g}", it, alpha)
 
     svd = wc.compress_weight(W, "svd", args.ratio, whitening=wt)
     svd_err = wc.functional_error(W, svd.reconstruct(np.float64), G)
