@@ -29,6 +29,7 @@ from ._params import ParamsMixin
 from ._threads import blas_single_thread, gram_is_small
 from ._validation import check_signals
 from .callbacks import IterationInfo, as_callbacks
+from .linalg import working_dtype
 from .operators import as_operator, compose
 
 from ._certificates import CERTIFICATES, certificate, pow2, safe_col_norms
@@ -223,14 +224,6 @@ class DirectSolution:
     sparse: object = None
 
 
-def _float_dtype(*dtypes) -> np.dtype:
-    """float32 when every input is single precision, else float64 (complex analogues kept)."""
-    dt = np.result_type(*[d for d in dtypes if d is not None])
-    if dt.kind == "c":
-        return np.dtype(np.complex64) if dt == np.complex64 else np.dtype(np.complex128)
-    return np.dtype(np.float32) if dt == np.float32 else np.dtype(np.float64)
-
-
 def _column_scale(op: LinearOperator) -> float:
     """Root-mean-square column norm ‖A‖_F/√n (overflow-safe; 0 for A = 0).
 
@@ -349,7 +342,7 @@ class Recoverer(ParamsMixin, abc.ABC):
             if psi.dtype is not None and np.dtype(psi.dtype).kind == "c" and not self.supports_complex:
                 raise TypeError(f"basis is complex but {type(self).__name__} supports real data only.")
             eff = compose(op, psi)
-        dtype = _float_dtype(eff.dtype, Y.dtype)
+        dtype = working_dtype(eff.dtype, Y.dtype)
         Y = np.ascontiguousarray(Y, dtype=dtype) if Y.dtype != dtype else Y
         n_coef = eff.shape[1]
         B = Y.shape[1]
@@ -517,7 +510,7 @@ class Recoverer(ParamsMixin, abc.ABC):
         """λ per signal (B,) of ℓ1-penalised solvers from the state; None for the others."""
         if self.objective_kind != "lasso":
             return None
-        return state.get("lam") if isinstance(state, dict) else None
+        return state.get("lam") if isinstance(state, dict) else getattr(state, "lam", None)
 
     # -- conformance-suite hints ---------------------------------------------------------
     @classmethod
@@ -601,6 +594,16 @@ class _Run:
         return out
 
 
+class _DictView:
+    """Attribute access to a dict state (``None`` for a missing key), as for a dataclass state."""
+
+    def __init__(self, d):
+        self._d = d
+
+    def __getattr__(self, key):
+        return self._d.get(key)
+
+
 class IterativeRecoverer(Recoverer):
     """A recoverer whose iterations the base class runs (and callbacks observe one by one).
 
@@ -617,8 +620,12 @@ class IterativeRecoverer(Recoverer):
     ``_coef(state) -> ndarray (n, B)``
         The current coefficient estimate.
 
-    Optional: ``_active(state)`` (bool (B,): signals still iterating; default ``state["active"]``
-    or ``~state["done"]`` when present), ``_max_iterations(state)``, ``_penalty(state)``.
+    The state is the subclass's own: preferably a small dataclass (e.g.
+    :class:`cstoolkit.solvers.admm.ADMMState`); a dict is still accepted.
+
+    Optional: ``_active(state)`` (bool (B,): signals still iterating; default the state's
+    ``active`` field, or ``~done``, when it has one), ``_max_iterations(state)``,
+    ``_penalty(state)`` (default: the state's ``lam`` for ℓ1-penalised solvers).
     """
 
     def _execute(self, run: _Run):
@@ -704,11 +711,12 @@ class IterativeRecoverer(Recoverer):
     def _active(self, state):
         """Signals still iterating, bool (B,), or None when the batch stops together."""
         if isinstance(state, dict):
-            if "active" in state:
-                return state["active"]
-            if "done" in state:
-                return ~np.asarray(state["done"], dtype=bool)
-        return None
+            state = _DictView(state)
+        active = getattr(state, "active", None)
+        if active is not None:
+            return active
+        done = getattr(state, "done", None)
+        return None if done is None else ~np.asarray(done, dtype=bool)
 
     def _max_iterations(self, state) -> int:
         return int(getattr(self, "max_iter", 1000))

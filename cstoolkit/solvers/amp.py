@@ -8,7 +8,8 @@ from .._validation import Interval, Options
 from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..registry import register
 from ..theory import minimax_alpha
-from ._l1 import l1_objective, lam_vector, soft
+from ..prox import soft_threshold
+from ._l1 import l1_objective, lam_vector
 
 __all__ = ["AMP"]
 
@@ -121,7 +122,7 @@ class AMP(IterativeRecoverer):
         if act.size == st["active"].size:
             act = slice(None)  # all signals running: views instead of gathered copies
         X, Z, theta = st["X"][:, act], st["Z"][:, act], st["theta"][act]
-        Xn = soft(X + A.rmatmat(Z), theta)
+        Xn = soft_threshold(X + A.rmatmat(Z), theta)
         df = np.count_nonzero(Xn, axis=0) / m
         AXn = A.matmat(Xn)
         Zn = st["Y"][:, act] - AXn + Z * df.astype(Z.dtype)

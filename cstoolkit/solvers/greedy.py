@@ -7,18 +7,11 @@ import scipy.sparse as sp
 
 from .._validation import Interval, Options
 from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
-from ..operators import explicit_matrix, to_dense
+from ..linalg import dense_matrix
 from ..registry import register
+from ._engine import ENGINES
 
 __all__ = ["OMP", "MP", "omp_batch"]
-
-
-def _dictionary(A):
-    """Explicit dense matrix of ``A`` (operators are materialised: n applications)."""
-    mat = explicit_matrix(A)
-    if mat is None:
-        return to_dense(A)
-    return mat.toarray() if sp.issparse(mat) else np.asarray(mat)
 
 
 def _greedy_budget(n_nonzero_coefs, tol, m, n, owner):
@@ -101,7 +94,7 @@ class OMP(DirectRecoverer):
         "n_nonzero_coefs": [Interval("integral", 1, None), None],
         "tol": [Interval("real", 0, None, closed="left"), None],
         "batch_size": [Interval("integral", 1, None), None],
-        "engine": [Options("auto", "numpy", "numba")],
+        "engine": [Options(*ENGINES)],
     }
 
     def __init__(self, *, n_nonzero_coefs=None, tol=None, batch_size=None, engine="auto"):
@@ -117,7 +110,7 @@ class OMP(DirectRecoverer):
     def _solve(self, A, Y, X0):
         m, n = A.shape
         k = _greedy_budget(self.n_nonzero_coefs, self.tol, m, n, type(self).__name__)
-        D = _dictionary(A).astype(Y.dtype, copy=False)
+        D = dense_matrix(A).astype(Y.dtype, copy=False)
         coef, res_hist, n_steps, sparse = omp_batch(D, Y, k, tol=self.tol, batch_size=self.batch_size,
                                                     engine=self.engine, return_sparse=True)
         r = res_hist[1:]  # residual norm after each atom (frozen once a signal stops)
@@ -208,7 +201,8 @@ def omp_batch(D, Y, k, *, tol=None, batch_size=None, engine="auto", gram=None, r
     Rubinstein, Zibulevsky & Elad, "Efficient implementation of the K-SVD algorithm using
     batch orthogonal matching pursuit", Technion CS-2008-08.
     """
-    from ._omp_kernels import omp_gram_numpy, scatter_coefficients, use_numba
+    from ._engine import use_numba
+    from ._omp_kernels import omp_gram_numpy, scatter_coefficients
 
     dt = np.result_type(D.dtype, Y.dtype)
     complex_ = dt.kind == "c"
@@ -298,7 +292,7 @@ class MP(IterativeRecoverer):
         m, n = A.shape
         if self.n_nonzero_coefs is not None:
             _greedy_budget(self.n_nonzero_coefs, self.tol, m, n, "MP")
-        D = _dictionary(A).astype(Y.dtype, copy=False)
+        D = dense_matrix(A).astype(Y.dtype, copy=False)
         G = _gram(D)
         d2 = np.real(np.diag(G)).copy()
         zero = d2 <= 0  # an all-zero atom is never selected (its score is 0)

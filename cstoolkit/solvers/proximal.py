@@ -9,7 +9,8 @@ from .._certificates import lasso_gap, safe_col_norms
 from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..operators import operator_norm
 from ..registry import register
-from ._l1 import L1_CONSTRAINTS, l1_objective, lam_vector, soft
+from ..prox import soft_threshold
+from ._l1 import L1_CONSTRAINTS, l1_objective, lam_vector
 
 __all__ = ["ISTA", "FISTA"]
 
@@ -56,7 +57,7 @@ class _ProximalGradient(IterativeRecoverer):
         G = A.rmatmat(RZ)
         L = st["L"]
         while True:
-            Xn = soft(Z - G / L, lam / L)
+            Xn = soft_threshold(Z - G / L, lam / L)
             AXn = A.matmat(Xn)
             if not self.backtracking or self.step_size is not None:
                 return Xn, AXn, G, RZ
@@ -95,7 +96,7 @@ class ISTA(_ProximalGradient):
 
     .. math:: F(x) = \tfrac12\|A x - y\|_2^2 + \lambda \|x\|_1
 
-    with ``x_{k+1} = soft(x_k − Aᴴ(A x_k − y)/L, λ/L)``, ``L = ‖A‖₂²`` (or found by
+    with ``x_{k+1} = soft_threshold(x_k − Aᴴ(A x_k − y)/L, λ/L)``, ``L = ‖A‖₂²`` (or found by
     backtracking). F(x_k) − F* ≤ L‖x₀ − x*‖² / (2k). Real or complex data.
 
     Parameters

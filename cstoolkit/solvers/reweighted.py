@@ -13,8 +13,8 @@ import numpy as np
 from .._validation import Interval
 from ..base import IterativeRecoverer
 from ..registry import register
+from ..linalg import dense_matrix
 from .admm import ADMMBasisPursuit, polish_l1
-from .greedy import _dictionary
 
 __all__ = ["ReweightedL1", "IRLS"]
 
@@ -70,7 +70,7 @@ class ReweightedL1(IterativeRecoverer):
     def _setup(self, A, Y, X0):
         inner = ADMMBasisPursuit(polish=False, tol=self.tol, max_iter=self.inner_max_iter)
         n, B = A.shape[1], Y.shape[1]
-        D = _dictionary(A).astype(Y.dtype, copy=False)
+        D = dense_matrix(A).astype(Y.dtype, copy=False)
         return dict(A=A, D=D, Y=Y, inner=inner, W=np.ones((n, B), dtype=np.finfo(Y.dtype).dtype),
                     X=X0, Xout=np.zeros((n, B), dtype=Y.dtype) if X0 is None else X0.copy())
 
@@ -144,7 +144,7 @@ class IRLS(IterativeRecoverer):
         self._validate_params()
 
     def _setup(self, A, Y, X0):
-        D = _dictionary(A).astype(Y.dtype, copy=False)
+        D = dense_matrix(A).astype(Y.dtype, copy=False)
         X = np.linalg.lstsq(D, Y, rcond=None)[0] if X0 is None else X0
         scale = np.max(np.abs(X), axis=0, initial=0.0)
         scale = np.where(scale > 0, scale, 1.0)

@@ -17,10 +17,10 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-import scipy.sparse as sp
 
 from .._validation import Interval
 from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
+from ..linalg import RowSpace
 from ..operators import explicit_matrix
 from ..registry import register
 
@@ -132,28 +132,16 @@ class SL0(IterativeRecoverer):
         return int(np.floor(ratio + 1e-9)) + 1
 
     def _setup(self, A, Y, X0):
-        m, n = A.shape
         dt = Y.dtype
         mat = explicit_matrix(A)
         if mat is not None:
-            G = mat @ mat.conj().T
-            G = G.toarray() if sp.issparse(G) else np.asarray(G)
             fwd, adj = (lambda X: mat @ X), (lambda R: mat.conj().T @ R)
         else:
-            G = np.asarray(A.matmat(A.rmatmat(np.eye(m, dtype=dt))))
             fwd, adj = A.matmat, A.rmatmat
-        G = 0.5 * (G + G.conj().T)
-        s, U = np.linalg.eigh(G.astype(np.complex128 if np.iscomplexobj(G) else np.float64))
-        smax = max(float(s[-1]), np.finfo(float).tiny)
-        keep = s > smax * m * np.finfo(float).eps * 10  # numerical rank of A Aᴴ
-        if not np.all(keep):
-            logger.info("SL0: A Aᴴ has numerical rank %d < m=%d; projecting with its pseudo-inverse",
-                        int(keep.sum()), m)
-        s, U = s[keep], U[:, keep]
-        isq = 1.0 / np.sqrt(s)
-        W = adj((U * isq).astype(dt))  # Aᴴ U s^{-1/2}: orthonormal columns spanning range(Aᴴ)
-        W = np.asarray(W.toarray() if sp.issparse(W) else W).astype(dt, copy=False)
-        C = ((U.conj().T @ Y) * isq[:, None]).astype(dt, copy=False)  # s^{-1/2} Uᴴ y
+        rows = RowSpace.of(A if mat is None else mat, dt, adjoint=adj, owner="SL0")
+        W = rows.orthonormal_basis()  # Aᴴ U s^{-1/2}: orthonormal columns spanning range(Aᴴ)
+        isq = (1.0 / np.sqrt(rows.s)).astype(rows.s.dtype)
+        C = ((rows.U.conj().T @ Y) * isq[:, None]).astype(dt, copy=False)  # s^{-1/2} Uᴴ y
         X = W @ C if X0 is None else X0 - W @ (W.conj().T @ X0 - C)
         scale = np.max(np.abs(X), axis=0)
         # y = 0 (or y orthogonal to range(A)): x = 0 already; σ = 1 keeps the update finite

@@ -11,9 +11,11 @@ import numpy as np
 
 from .._validation import Interval
 from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
+from ..conventions import lam_max_of_correlations
+from ..linalg import dense_matrix
+from ..prox import group_norms, group_soft_threshold
 from ..registry import register
 from .admm import ADMMLasso
-from .greedy import _dictionary
 
 __all__ = ["GroupLasso", "BlockOMP"]
 
@@ -69,40 +71,32 @@ class GroupLasso(ADMMLasso):
         self.positive = positive
         self._validate_params()
 
-    def _setup_problem(self, st):
+    def _init_problem(self, st):
         g = self.group_size
-        _check_blocks(st["n"], g, type(self).__name__)
-        AtY = st["adj"](st["Y"])
-        gn = np.sqrt(np.sum(np.abs(AtY.reshape(st["n"] // g, g, -1)) ** 2, axis=1))
-        rdt = np.finfo(st["dt"]).dtype
+        _check_blocks(st.n, g, type(self).__name__)
+        rdt = np.finfo(st.dt).dtype
         if self.lam_scale == "relative":
-            st["lam"] = (self.lam * np.max(gn, axis=0)).astype(rdt)
+            st.lam = (self.lam * lam_max_of_correlations(st.adj(st.Y), group_size=g)).astype(rdt)
         else:
-            st["lam"] = np.full(st["B"], self.lam, dtype=rdt)
+            st.lam = np.full(st.B, self.lam, dtype=rdt)
 
     def _zstep(self, st, V, t, sel):
         g = self.group_size
         if g == 1:
             return super()._zstep(st, V, t, sel)
         if self.positive:
-            V = np.maximum(V, 0)
-        Vg = V.reshape(V.shape[0] // g, g, V.shape[1])
-        nrm = np.sqrt(np.sum(np.abs(Vg) ** 2, axis=1, keepdims=True))
-        scale = np.maximum(1 - t / np.maximum(nrm, np.finfo(nrm.dtype).tiny), 0)
-        return (Vg * scale).reshape(V.shape)
+            V = np.maximum(V, 0)  # prox of λΣ‖x_g‖ + ι(x ≥ 0): project, then shrink each group
+        return group_soft_threshold(V, t, g)
 
-    def _try_polish(self, st, cols):
-        if self.group_size > 1:
-            return np.zeros(0, dtype=int)
-        return super()._try_polish(st, cols)
+    def _polish(self, st, cols):
+        return None if self.group_size > 1 else super()._polish(st, cols)
 
     def _monitor(self, st):
-        X = st["Xout"]
+        X = st.Xout
         g = self.group_size
-        R = st["fwd"](X) - st["Y"]
+        R = st.fwd(X) - st.Y
         rn2 = np.sum(np.abs(R) ** 2, axis=0)
-        pen = np.sum(np.sqrt(np.sum(np.abs(X.reshape(X.shape[0] // g, g, -1)) ** 2, axis=1)), axis=0)
-        return 0.5 * rn2 + st["lam"] * pen, np.sqrt(rn2)
+        return 0.5 * rn2 + st.lam * np.sum(group_norms(X, g), axis=0), np.sqrt(rn2)
 
 
 @register("block-omp")
@@ -156,7 +150,7 @@ class BlockOMP(IterativeRecoverer):
         if k * g > m:
             raise ValueError(f"{type(self).__name__}: n_nonzero_blocks·block_size = {k * g} exceeds m = {m}; "
                              f"at most {m // g} blocks fit.")
-        D = _dictionary(A).astype(Y.dtype, copy=False)
+        D = dense_matrix(A).astype(Y.dtype, copy=False)
         B = Y.shape[1]
         return dict(D=D, Y=Y, k=k, sel=np.zeros((B, 0), dtype=int), X=np.zeros((n, B), dtype=Y.dtype),
                     R=Y.copy(), n=n)

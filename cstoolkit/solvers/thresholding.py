@@ -24,10 +24,11 @@ from scipy.stats import norm
 
 from .._validation import Interval, Options
 from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
-from ..operators import explicit_matrix, operator_norm, to_dense
+from ..linalg import dense_matrix, gram, lstsq_on_support
+from ..operators import explicit_matrix, operator_norm
 from ..registry import register
 from ..theory import tst_rho
-from ._l1 import soft
+from ..prox import keep_topk, soft_threshold, topk_mask
 
 __all__ = [
     "IHT", "NIHT", "HTP", "CoSaMP", "SubspacePursuit", "StOMP", "IHTMalekiDonoho", "TSTMalekiDonoho",
@@ -36,81 +37,6 @@ __all__ = [
 
 
 # --- batched numerical helpers ------------------------------------------------------------
-
-def _dense(A):
-    """Explicit dense matrix of an operator (matrix-free operators are applied to I)."""
-    mat = explicit_matrix(A)
-    if mat is None:
-        return to_dense(A)
-    return mat.toarray() if sp.issparse(mat) else np.asarray(mat)
-
-
-def _topk_mask(V, k):
-    """Boolean (n, B) mask of the k largest entries of each column of the real array V."""
-    n, B = V.shape
-    mask = np.zeros((n, B), dtype=bool)
-    if k <= 0:
-        return mask
-    if k >= n:
-        mask[:] = True
-        return mask
-    idx = np.argpartition(-V, k - 1, axis=0)[:k]
-    mask[idx, np.arange(B)] = True
-    return mask
-
-
-def _hard_threshold(X, k):
-    """H_k: keep the k largest-magnitude entries of every column, zero the rest."""
-    return np.where(_topk_mask(np.abs(X), k), X, 0)
-
-
-def _support_index(mask):
-    """Pad per-column supports to a common size s: indices (s, B) and validity (s, B)."""
-    n, B = mask.shape
-    s = int(mask.sum(axis=0).max()) if B else 0
-    if s == 0:
-        return np.zeros((0, B), dtype=np.intp), np.zeros((0, B), dtype=bool)
-    key = -mask.astype(np.int8)
-    idx = np.argsort(key, axis=0, kind="stable")[:s] if s == n else np.argpartition(key, s - 1, axis=0)[:s]
-    idx = np.sort(idx, axis=0)  # canonical order: a signal's solve does not depend on its batch
-    return idx, mask[idx, np.arange(B)]
-
-
-def _ls_on_support(G, AtY, mask):
-    """Least squares restricted to each column's support, for the whole batch.
-
-    Solves ``min ‖A_S c − y‖`` per column through the normal equations ``G_SS c = (Aᵀy)_S``,
-    stacked as one ``(B, s, s)`` system; padded slots get an identity row and a zero.
-    Rank-deficient systems (support larger than m) fall back to the pseudo-inverse.
-
-    Returns
-    -------
-    X : ndarray (n, B)
-        Coefficients, zero off the supports.
-    """
-    n, B = AtY.shape
-    X = np.zeros_like(AtY)
-    idx, valid = _support_index(mask)
-    s = idx.shape[0]
-    if s == 0:
-        return X
-    cols = np.arange(B)
-    it, vt = idx.T, valid.T  # (B, s)
-    Gs = G[it[:, :, None], it[:, None, :]]
-    vv = vt[:, :, None] & vt[:, None, :]
-    Gs = np.where(vv, Gs, 0)
-    diag = np.arange(s)
-    Gs[:, diag, diag] += (~vt).astype(Gs.dtype)
-    rhs = np.where(vt, AtY[it, cols[:, None]], 0)
-    try:
-        sol = np.linalg.solve(Gs, rhs[..., None])[..., 0]
-        if not np.all(np.isfinite(sol)):
-            raise np.linalg.LinAlgError("non-finite solution")
-    except np.linalg.LinAlgError:
-        sol = (np.linalg.pinv(Gs, rcond=1e-10, hermitian=True) @ rhs[..., None])[..., 0]
-    X[it[vt], np.broadcast_to(cols[:, None], it.shape)[vt]] = sol[vt]
-    return X
-
 
 def _check_k(k, m, n, owner):
     if k > min(m, n):
@@ -168,14 +94,14 @@ class _Thresholding(IterativeRecoverer):
         k = _resolve_k(self.n_nonzero_coefs, m, n, type(self).__name__) if sparsity else None
         st = dict(A=A, Y=Y, k=k, m=m, n=n)
         if self._needs_gram:
-            D = _dense(A).astype(Y.dtype, copy=False)
-            st.update(D=D, G=D.T @ D, AtY=D.T @ Y)
+            D = dense_matrix(A).astype(Y.dtype, copy=False)
+            st.update(D=D, G=gram(D), AtY=D.T @ Y)
         B = Y.shape[1]
         if X0 is None:
             st["X"] = np.zeros((n, B), dtype=Y.dtype)
             st["R"] = Y.copy()
         else:  # warm start: the iteration continues from x0 (k-sparse solvers keep its k largest)
-            X = X0 if k is None else _hard_threshold(X0, k)
+            X = X0 if k is None else keep_topk(X0, k)
             st["X"] = np.ascontiguousarray(X, dtype=Y.dtype)
             st["R"] = Y - np.asarray(self._apply(st, st["X"]))
         st["active"] = np.ones(B, dtype=bool)
@@ -286,7 +212,7 @@ class IHT(_Thresholding):
     def _step(self, st, it):
         act = np.flatnonzero(st["active"])
         X, R = st["X"][:, act], st["R"][:, act]
-        Xn = _hard_threshold(X + st["mu"] * st["A"].rmatmat(R), st["k"])
+        Xn = keep_topk(X + st["mu"] * st["A"].rmatmat(R), st["k"])
         st["R"][:, act] = st["Y"][:, act] - st["A"].matmat(Xn)
         st["X"][:, act] = Xn
         done = np.linalg.norm(Xn - X, axis=0) <= self.tol * np.linalg.norm(Xn, axis=0)
@@ -559,7 +485,7 @@ class ISTMalekiDonoho(_InterferenceHeuristic, _Thresholding):
         return st
 
     def _step(self, st, it):
-        act, _, _, Rn = self._interference_step(st, soft)
+        act, _, _, Rn = self._interference_step(st, soft_threshold)
         done = np.linalg.norm(Rn, axis=0) < self.tol * st["ynorm"][act]
         return self._finish(st, done, "tol")
 
@@ -631,13 +557,13 @@ class NIHT(_Thresholding):
         supp = X != 0
         empty = ~supp.any(axis=0)
         if empty.any():  # first step: Γ = supp(H_k(g))
-            supp[:, empty] = _topk_mask(np.abs(g[:, empty]), k)
+            supp[:, empty] = topk_mask(np.abs(g[:, empty]), k)
         gG = np.where(supp, g, 0)
         num = np.sum(gG * gG, axis=0)
         den = np.sum(A.matmat(gG) ** 2, axis=0)
         tiny = np.finfo(float).tiny
         mu = np.where(den > tiny, num / np.maximum(den, tiny), 0.0)
-        Xn = _hard_threshold(X + mu * g, k)
+        Xn = keep_topk(X + mu * g, k)
         AXn = A.matmat(Xn)
         shrink = 1.0 / (self.kappa * (1 - self.c))
         for _ in range(60):
@@ -653,7 +579,7 @@ class NIHT(_Thresholding):
                 break
             cols = np.flatnonzero(changed)[bad]
             mu[cols] *= shrink
-            Xn[:, cols] = _hard_threshold(X[:, cols] + mu[cols] * g[:, cols], k)
+            Xn[:, cols] = keep_topk(X[:, cols] + mu[cols] * g[:, cols], k)
             AXn[:, cols] = A.matmat(Xn[:, cols])
         st["X"][:, act] = Xn
         st["R"][:, act] = st["Y"][:, act] - AXn
@@ -710,9 +636,9 @@ class HTP(_Thresholding):
         X = st["X"][:, act]
         # Aᵀ(y − Ax) from the Gram matrix: n·n·B instead of two products with A
         g = st["AtY"][:, act] - st["G"] @ X
-        S = _topk_mask(np.abs(X + self.step_size * g), st["k"])
+        S = topk_mask(np.abs(X + self.step_size * g), st["k"])
         same = np.all(S == (X != 0), axis=0) & (it > 1)
-        Xn = _ls_on_support(st["G"], st["AtY"][:, act], S)
+        Xn = lstsq_on_support(st["G"], st["AtY"][:, act], S)
         st["X"][:, act] = Xn
         st["R"][:, act] = st["Y"][:, act] - st["D"] @ Xn
         return self._finish(st, same, "solved")
@@ -740,10 +666,10 @@ class _TwoStage(_Thresholding):
         act = np.flatnonzero(st["active"])
         X, AtY = st["X"][:, act], st["AtY"][:, act]
         proxy = AtY - st["G"] @ X
-        T = _topk_mask(np.abs(proxy), self._n_add(k)) | (X != 0)
-        b = _ls_on_support(st["G"], AtY, T)
-        S = _topk_mask(np.abs(b), k) & T
-        Xn = _ls_on_support(st["G"], AtY, S) if self._debias else np.where(S, b, 0)
+        T = topk_mask(np.abs(proxy), self._n_add(k)) | (X != 0)
+        b = lstsq_on_support(st["G"], AtY, T)
+        S = topk_mask(np.abs(b), k) & T
+        Xn = lstsq_on_support(st["G"], AtY, S) if self._debias else np.where(S, b, 0)
         Rn = st["Y"][:, act] - st["D"] @ Xn
         rn = np.linalg.norm(Rn, axis=0)
         old = st["rnorm"][act]
@@ -969,7 +895,7 @@ class StOMP(_Thresholding):
             cols = np.flatnonzero(over)
             for r in np.unique(room[cols]):  # loop over distinct room sizes, not over signals
                 cc = cols[room[cols] == r]
-                J[:, cc] = _topk_mask(np.where(J[:, cc], z[:, cc], -np.inf), int(r)) & J[:, cc]
+                J[:, cc] = topk_mask(np.where(J[:, cc], z[:, cc], -np.inf), int(r)) & J[:, cc]
         return J
 
     def _step(self, st, it):
@@ -979,7 +905,7 @@ class StOMP(_Thresholding):
         C = AtY - st["G"] @ X
         J = self._select(st, C, S)
         S = S | J
-        Xn = _ls_on_support(st["G"], AtY, S)
+        Xn = lstsq_on_support(st["G"], AtY, S)
         st["X"][:, act], st["S"][:, act] = Xn, S
         Rn = st["Y"][:, act] - st["D"] @ Xn
         st["R"][:, act] = Rn
