@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 
 from .._validation import Interval, Options
 from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..linalg import dense_matrix
+from ..linalg import gram as gram_matrix  # omp_batch has a parameter named gram
 from ..registry import register
 from ._engine import ENGINES
 
@@ -134,10 +137,6 @@ class OMP(DirectRecoverer):
         return dict(n_nonzero_coefs=k)
 
 
-def _gram(D):
-    return D.conj().T @ D
-
-
 def _sq_norms(Y):
     """‖y_b‖² per column, as float64."""
     if np.iscomplexobj(Y):
@@ -214,7 +213,7 @@ def omp_batch(D, Y, k, *, tol=None, batch_size=None, engine="auto", gram=None, r
     else:
         kernel = omp_gram_numpy
     D = np.asarray(D, dtype=dt)
-    G = np.ascontiguousarray(_gram(D) if gram is None else gram, dtype=dt)
+    G = np.ascontiguousarray(gram_matrix(D) if gram is None else gram, dtype=dt)
     Dc = D.conj() if complex_ else D
     m, n = D.shape
     B = Y.shape[1]
@@ -249,6 +248,22 @@ def _dep_tol(dtype):
     from ._omp_kernels import dependence_tol
 
     return dependence_tol(dtype)
+
+
+@dataclass
+class MPState:
+    """State of matching pursuit: Gram ``G`` (n, n), squared atom norms ``d2`` (n,) and their
+    ``inv_sqrt``, correlations ``alpha`` (B, n), coefficients ``X`` (B, n), squared residual
+    norms ``r2`` (B,), ``ynorm`` (B,), ``active`` (B,)."""
+
+    G: np.ndarray
+    d2: np.ndarray
+    alpha: np.ndarray
+    X: np.ndarray
+    r2: np.ndarray
+    ynorm: np.ndarray
+    active: np.ndarray
+    inv_sqrt: np.ndarray
 
 
 @register("mp")
@@ -293,7 +308,7 @@ class MP(IterativeRecoverer):
         if self.n_nonzero_coefs is not None:
             _greedy_budget(self.n_nonzero_coefs, self.tol, m, n, "MP")
         D = dense_matrix(A).astype(Y.dtype, copy=False)
-        G = _gram(D)
+        G = gram_matrix(D)
         d2 = np.real(np.diag(G)).copy()
         zero = d2 <= 0  # an all-zero atom is never selected (its score is 0)
         d2[zero] = 1.0
@@ -305,37 +320,38 @@ class MP(IterativeRecoverer):
         active = np.ones(B, dtype=bool)
         if self.tol is not None:
             active &= ynorm > 0
-        return dict(G=G, d2=d2, alpha=alpha, X=X, r2=r2, ynorm=ynorm, active=active, inv_sqrt=np.where(zero, 0.0, 1 / np.sqrt(d2)))
+        return MPState(G=G, d2=d2, alpha=alpha, X=X, r2=r2, ynorm=ynorm, active=active,
+                       inv_sqrt=np.where(zero, 0.0, 1 / np.sqrt(d2)))
 
     def _step(self, st, it):
-        act = np.flatnonzero(st["active"])
+        act = np.flatnonzero(st.active)
         if act.size == 0:
             return "residual_tol"
-        alpha = st["alpha"][act]
-        score = np.abs(alpha) * st["inv_sqrt"]
+        alpha = st.alpha[act]
+        score = np.abs(alpha) * st.inv_sqrt
         j = np.argmax(score, axis=1)
         a_j = alpha[np.arange(act.size), j]
-        c = a_j / st["d2"][j]
-        st["X"][act, j] += c
-        st["alpha"][act] -= c[:, None] * st["G"][j].conj()
+        c = a_j / st.d2[j]
+        st.X[act, j] += c
+        st.alpha[act] -= c[:, None] * st.G[j].conj()
         # ‖r − c a_j‖² = ‖r‖² − |⟨a_j, r⟩|²/‖a_j‖²
-        st["r2"][act] = np.maximum(st["r2"][act] - np.abs(a_j) ** 2 / st["d2"][j], 0)
+        st.r2[act] = np.maximum(st.r2[act] - np.abs(a_j) ** 2 / st.d2[j], 0)
         done = np.zeros(act.size, dtype=bool)
         if self.tol is not None:
-            done |= np.sqrt(st["r2"][act]) <= self.tol * st["ynorm"][act]
+            done |= np.sqrt(st.r2[act]) <= self.tol * st.ynorm[act]
         if self.n_nonzero_coefs is not None:
-            done |= np.count_nonzero(st["X"][act], axis=1) >= self.n_nonzero_coefs
-        st["active"][act[done]] = False
-        if not st["active"].any():
+            done |= np.count_nonzero(st.X[act], axis=1) >= self.n_nonzero_coefs
+        st.active[act[done]] = False
+        if not st.active.any():
             return "residual_tol" if self.tol is not None and self.n_nonzero_coefs is None else "sparsity"
         return None
 
     def _monitor(self, st):
-        r = np.sqrt(st["r2"])
-        return 0.5 * st["r2"], r
+        r = np.sqrt(st.r2)
+        return 0.5 * st.r2, r
 
     def _coef(self, st):
-        return st["X"].T
+        return st.X.T
 
     _certificate_param = "tol"
     _precision_params = ("tol",)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .._validation import Interval
@@ -31,6 +33,21 @@ logger = logging.getLogger(__name__)
 
 def _col_norm(X):
     return np.sqrt(np.sum(np.abs(X) ** 2, axis=0))
+
+
+@dataclass
+class SL0State:
+    """State of SL0: ``fwd`` (X ↦ AX), ``W`` (n, r) orthonormal basis of range(Aᴴ), ``C`` (r, B)
+    with ``WᴴX = C`` on the feasible set, ``X`` (n, B), ``Y`` (m, B), ``sigma`` (B,) and the
+    number of σ ``levels``."""
+
+    fwd: object
+    W: np.ndarray
+    C: np.ndarray
+    X: np.ndarray
+    Y: np.ndarray
+    sigma: np.ndarray
+    levels: int
 
 
 @register("sl0")
@@ -146,28 +163,28 @@ class SL0(IterativeRecoverer):
         scale = np.max(np.abs(X), axis=0)
         # y = 0 (or y orthogonal to range(A)): x = 0 already; σ = 1 keeps the update finite
         scale = np.where(scale > 0, scale, 1.0).astype(np.finfo(dt).dtype)
-        return dict(fwd=fwd, W=W, C=C, X=X, Y=Y, sigma=2.0 * scale, levels=self.n_levels())
+        return SL0State(fwd=fwd, W=W, C=C, X=X, Y=Y, sigma=2.0 * scale, levels=self.n_levels())
 
     def _max_iterations(self, st):
-        return st["levels"]
+        return st.levels
 
     def _step(self, st, it):
-        W, C, X = st["W"], st["C"], st["X"]
-        inv2s2 = 1.0 / (2.0 * st["sigma"] ** 2)
+        W, C, X = st.W, st.C, st.X
+        inv2s2 = 1.0 / (2.0 * st.sigma ** 2)
         for _ in range(self.inner_iter):
             X = X - self.mu * X * np.exp(-(np.abs(X) ** 2) * inv2s2)
             X = X - W @ (W.conj().T @ X - C)
-        st["X"] = X
-        st["sigma"] = st["sigma"] * self.sigma_decrease
-        return "solved" if it >= st["levels"] else None
+        st.X = X
+        st.sigma = st.sigma * self.sigma_decrease
+        return "solved" if it >= st.levels else None
 
     def _monitor(self, st):
-        X = st["X"]
-        R = np.asarray(st["fwd"](X)) - st["Y"]
+        X = st.X
+        R = np.asarray(st.fwd(X)) - st.Y
         return np.sum(np.abs(X), axis=0), _col_norm(R)
 
     def _coef(self, st):
-        return st["X"]
+        return st.X
 
     @classmethod
     def _conformance_params(cls, k):

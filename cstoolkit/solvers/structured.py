@@ -7,6 +7,8 @@ Nonnegative basis pursuit and the nonnegative Lasso are the ``positive=True`` op
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .._validation import Interval
@@ -99,6 +101,20 @@ class GroupLasso(ADMMLasso):
         return 0.5 * rn2 + st.lam * np.sum(group_norms(X, g), axis=0), np.sqrt(rn2)
 
 
+@dataclass
+class BlockOMPState:
+    """State of block-OMP: dense ``D`` (m, n), ``Y`` (m, B), budget ``k`` (blocks), selected
+    blocks ``sel`` (B, t), ``X`` (n, B), residual ``R`` (m, B), ``n``."""
+
+    D: np.ndarray
+    Y: np.ndarray
+    k: int
+    sel: np.ndarray
+    X: np.ndarray
+    R: np.ndarray
+    n: int
+
+
 @register("block-omp")
 class BlockOMP(IterativeRecoverer):
     r"""Block orthogonal matching pursuit (and NNOMP), lock-step over a batch of signals.
@@ -152,29 +168,29 @@ class BlockOMP(IterativeRecoverer):
                              f"at most {m // g} blocks fit.")
         D = dense_matrix(A).astype(Y.dtype, copy=False)
         B = Y.shape[1]
-        return dict(D=D, Y=Y, k=k, sel=np.zeros((B, 0), dtype=int), X=np.zeros((n, B), dtype=Y.dtype),
-                    R=Y.copy(), n=n)
+        return BlockOMPState(D=D, Y=Y, k=k, sel=np.zeros((B, 0), dtype=int), X=np.zeros((n, B), dtype=Y.dtype),
+                             R=Y.copy(), n=n)
 
     def _max_iterations(self, st):
-        return st["k"]
+        return st.k
 
     def _step(self, st, it):
-        D, Y, g, n = st["D"], st["Y"], self.block_size, st["n"]
+        D, Y, g, n = st.D, st.Y, self.block_size, st.n
         B = Y.shape[1]
-        C = D.conj().T @ st["R"]  # (n, B)
+        C = D.conj().T @ st.R  # (n, B)
         if self.positive and g == 1:
             score = C.real.copy()
         else:
             Cp = np.maximum(C.real, 0) if self.positive else C
             score = np.sqrt(np.sum(np.abs(Cp.reshape(n // g, g, B)) ** 2, axis=1))
-        blocks = st["sel"][:, ::g] // g if st["sel"].size else np.zeros((B, 0), dtype=int)
+        blocks = st.sel[:, ::g] // g if st.sel.size else np.zeros((B, 0), dtype=int)
         np.put_along_axis(score, blocks.T, -np.inf, axis=0)
         pick = np.argmax(score, axis=0)  # (B,)
         atoms = pick[:, None] * g + np.arange(g)[None, :]
-        sel = np.concatenate([st["sel"], atoms], axis=1)  # (B, t·g)
-        st["sel"] = sel
+        sel = np.concatenate([st.sel, atoms], axis=1)  # (B, t·g)
+        st.sel = sel
         As = np.moveaxis(D[:, sel], 0, 1)  # (B, m, t·g)
-        X = np.zeros_like(st["X"])
+        X = np.zeros_like(st.X)
         if self.positive:
             from scipy.optimize import nnls
 
@@ -185,16 +201,16 @@ class BlockOMP(IterativeRecoverer):
             # equations are singular
             coef = (np.linalg.pinv(As) @ Y.T[:, :, None])[..., 0]
         np.put_along_axis(X, sel.T, coef.T.astype(X.dtype, copy=False), axis=0)
-        st["X"] = X
-        st["R"] = Y - D @ X
-        return "sparsity" if it >= st["k"] else None
+        st.X = X
+        st.R = Y - D @ X
+        return "sparsity" if it >= st.k else None
 
     def _monitor(self, st):
-        r2 = np.sum(np.abs(st["R"]) ** 2, axis=0)
+        r2 = np.sum(np.abs(st.R) ** 2, axis=0)
         return 0.5 * r2, np.sqrt(r2)
 
     def _coef(self, st):
-        return st["X"]
+        return st.X
 
     @classmethod
     def _conformance_params(cls, k):
