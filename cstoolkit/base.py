@@ -594,16 +594,6 @@ class _Run:
         return out
 
 
-class _DictView:
-    """Attribute access to a dict state (``None`` for a missing key), as for a dataclass state."""
-
-    def __init__(self, d):
-        self._d = d
-
-    def __getattr__(self, key):
-        return self._d.get(key)
-
-
 class IterativeRecoverer(Recoverer):
     """A recoverer whose iterations the base class runs (and callbacks observe one by one).
 
@@ -624,7 +614,8 @@ class IterativeRecoverer(Recoverer):
     :class:`cstoolkit.solvers.admm.ADMMState`); a dict is still accepted.
 
     Optional: ``_active(state)`` (bool (B,): signals still iterating; default the state's
-    ``active`` field, or ``~done``, when it has one), ``_max_iterations(state)``,
+    ``active`` field when it has one — or, for a dict state, ``state["active"]`` or
+    ``~state["done"]``), ``_max_iterations(state)``,
     ``_penalty(state)`` (default: the state's ``lam`` for ℓ1-penalised solvers).
     """
 
@@ -711,12 +702,14 @@ class IterativeRecoverer(Recoverer):
     def _active(self, state):
         """Signals still iterating, bool (B,), or None when the batch stops together."""
         if isinstance(state, dict):
-            state = _DictView(state)
-        active = getattr(state, "active", None)
-        if active is not None:
-            return active
-        done = getattr(state, "done", None)
-        return None if done is None else ~np.asarray(done, dtype=bool)
+            if "active" in state:
+                return state["active"]
+            if "done" in state:
+                return ~np.asarray(state["done"], dtype=bool)
+            return None
+        # a dataclass state declares per-signal progress in a field named ``active``; a solver
+        # whose state says it otherwise overrides this method (no guessing from other names)
+        return getattr(state, "active", None)
 
     def _max_iterations(self, state) -> int:
         return int(getattr(self, "max_iter", 1000))

@@ -419,6 +419,9 @@ class _ADMMBase(IterativeRecoverer):
         dual = rows.U @ ((rows.AU.conj().T @ Wd) / rows.s[:, None])
         return polish_l1(D, st.Y[:, cols], st.Z[:, cols], None, positive=self.positive, dual=dual)
 
+    def _active(self, st):
+        return ~st.done
+
     def _max_iterations(self, st):
         return self.max_iter
 

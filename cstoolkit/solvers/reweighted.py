@@ -210,6 +210,9 @@ class IRLS(IterativeRecoverer):
         r2 = np.sum(np.abs(R) ** 2, axis=0)
         return 0.5 * r2, np.sqrt(r2)
 
+    def _active(self, st):
+        return ~st.done
+
     def _coef(self, st):
         return st.X
 
