@@ -129,6 +129,11 @@ def test_fourier_admm_is_scale_invariant_and_honours_x0():
     # here so the comparison is to rounding
     assert np.allclose(tv.recover(3.0 * op, 3.0 * y).x, base, rtol=0, atol=1e-9)
     assert np.allclose(tv.recover(op, 5.0 * y).x, 5.0 * base, rtol=0, atol=1e-8)
+    # a batch gives each column the iterates it gets alone (its own penalty ρ)
+    other = np.random.default_rng(1).standard_normal(x.size)
+    both = tv.recover(op, np.column_stack([y, op @ other])).x
+    assert np.allclose(both[:, 0], base, rtol=0, atol=1e-9)
+    assert np.allclose(both[:, 1], tv.recover(op, op @ other).x, rtol=0, atol=1e-9)
     # x0 is used (a different start, different iterates) and leads to the same minimiser
     solver = cs.make_recoverer("tv", shape=x.shape, max_iter=5000)
     cold = solver.recover(op, y)
