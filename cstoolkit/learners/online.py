@@ -19,12 +19,12 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 
 from .._threads import blas_single_thread
 from .._validation import Interval
 from ..registry import register_learner
 from ._bcd import bcd_sweep
+from ._code_stats import add_code_outer, code_lists, codes_times_rows
 from ._base import LEARNER_HISTORY_KEYS, DictionaryLearner, _common_constraints, _in_data_units, _seed, data_scale
 
 __all__ = ["OnlineDictionaryLearning", "OnlineState"]
@@ -54,14 +54,15 @@ class _BatchStats:
     """What the coding of a block of rows contributes to the online update (Mairal et al.'s
     sufficient statistics), so that blocks can be coded anywhere and summed.
 
-    ``StS = Σ c cᵀ`` (K, K) as a ``scipy.sparse.csr_array`` (at most ``(n_rows·k)²`` entries:
-    k-sparse codes make it cheap to form, to send from a worker and to add into ``A``) and
-    ``StX = Σ c xᵀ`` (K, m) dense, both in the dtype of the data; per-row objective ``obj`` and
-    residual norms ``r`` (n_rows,), the number of non-zero codes ``nnz`` and
-    ``xx = ‖X_block‖_F²`` (float64).
+    ``Σ c cᵀ`` is carried as the codes' non-zeros, listed per row (``idx``, ``val`` of shape
+    (n_rows, s), the layout of :func:`~cstoolkit.learners._code_stats.code_lists`): n·k values
+    instead of a K × K matrix, added into ``A`` by the driver. ``StX = Σ c xᵀ`` (K, m) dense, in
+    the dtype of the data; per-row objective ``obj`` and residual norms ``r`` (n_rows,), the
+    number of non-zero codes ``nnz`` and ``xx = ‖X_block‖_F²`` (float64).
     """
 
-    StS: sp.csr_array
+    idx: np.ndarray
+    val: np.ndarray
     StX: np.ndarray
     obj: np.ndarray
     r: np.ndarray
@@ -73,7 +74,10 @@ class _BatchStats:
         """The statistics of the concatenated blocks (one block: itself, bit for bit)."""
         if len(parts) == 1:
             return parts[0]
-        return _BatchStats(sp.csr_array(sum(p.StS for p in parts[1:]) + parts[0].StS),
+        s = max(p.idx.shape[1] for p in parts)
+        pad = [((0, 0), (0, s - p.idx.shape[1])) for p in parts]
+        return _BatchStats(np.concatenate([np.pad(p.idx, w) for p, w in zip(parts, pad)]),
+                           np.concatenate([np.pad(p.val, w) for p, w in zip(parts, pad)]),
                            sum(p.StX for p in parts[1:]) + parts[0].StX,
                            np.concatenate([p.obj for p in parts]), np.concatenate([p.r for p in parts]),
                            sum(p.nnz for p in parts), float(sum(p.xx for p in parts)))
@@ -83,18 +87,16 @@ def _batch_stats(coder, W, gram, Xb, scale):
     """Code the rows ``Xb`` (already divided by ``scale``) over the atoms ``W`` (K, m); their statistics.
 
     A plain function of its arguments (no learner), so that a Dask worker can run it on its
-    block with the broadcast dictionary. The codes themselves never leave it.
+    block with the broadcast dictionary. Only the codes' non-zeros leave it.
     """
     from ..solvers.greedy import OMP
 
     S, obj, r = DictionaryLearner._code(coder, W.T, Xb.T, scale, gram=gram if type(coder) is OMP else None)
-    # the codes are sparse (k of K per row): Σ c cᵀ and Σ c xᵀ from their non-zeros only — dense
-    # GEMMs of S (K × n_rows) would spend 0.44 G multiply-adds per 256 rows on zeros
-    Sc = sp.csc_array(S)
-    StS = sp.csr_array(Sc @ Sc.T)
-    StS.sum_duplicates()
-    return _BatchStats(StS, np.asarray(Sc @ Xb), np.asarray(obj), np.asarray(r), int(Sc.nnz),
-                       float(np.einsum("ij,ij->", Xb, Xb, dtype=np.float64)))
+    # the codes are sparse (k of K per row): Σ c xᵀ from their non-zeros only — the dense
+    # products S Sᵀ and S X would spend 0.44 G multiply-adds per 256 rows on zeros
+    idx, val = code_lists(S)
+    return _BatchStats(idx, val, codes_times_rows(idx, val, Xb, W.shape[0]), np.asarray(obj), np.asarray(r),
+                       int(np.count_nonzero(val)), float(np.einsum("ij,ij->", Xb, Xb, dtype=np.float64)))
 
 
 class _Columns:
@@ -309,7 +311,8 @@ class OnlineDictionaryLearning(DictionaryLearner):
         st = self.state_
         if type(coder) is OMP and st.gram is None:
             st.gram = _gram(self.components_)
-        stats = _batch_stats(coder, self.components_, st.gram, Xb, st.scale)
+        with blas_single_thread():  # Xb Wᵀ is small (0.17 G multiply-adds) ahead of the parallel OMP kernel
+            stats = _batch_stats(coder, self.components_, st.gram, Xb, st.scale)
         self._update(stats, Xb.shape[0], lambda rows: Xb[rows], coder, t_start)
 
     def _update(self, stats, eta, get_rows, coder, t_start):
@@ -326,8 +329,7 @@ class OnlineDictionaryLearning(DictionaryLearner):
         theta = (t + 1) * eta if t < eta - 1 else eta * eta + t + 1 - eta
         beta = (theta + 1 - eta) / (theta + 1)
         A *= beta
-        P = stats.StS.tocoo()  # canonical: each (i, j) once, so the fancy-indexed += adds every entry
-        A[P.row, P.col] += P.data / eta
+        add_code_outer(A, stats.idx, stats.val, eta)  # A += Σ c cᵀ / eta from the non-zeros
         B *= beta
         B += stats.StX / eta
         diag = np.diag(A)
@@ -416,8 +418,9 @@ class OnlineDictionaryLearning(DictionaryLearner):
         piece is coded by :func:`_batch_stats` on a worker, with the dictionary and its Gram
         matrix broadcast to all workers once per mini-batch (``Client.scatter(...,
         broadcast=True)`` when a :class:`dask.distributed.Client` is active), and only the
-        statistics ``Σ c cᵀ`` (K, K), ``Σ c xᵀ`` (K, m) and per-row residuals come back; the
-        driver sums them and runs the same update as in memory. With chunks of ``batch_size``
+        statistics come back — the codes' non-zeros (n·k values, from which the driver adds
+        ``Σ c cᵀ``), ``Σ c xᵀ`` (K, m) and per-row residuals; the driver sums them and runs the
+        same update as in memory. With chunks of ``batch_size``
         rows every mini-batch is one piece and the dictionary equals the in-memory fit's bit for
         bit; a mini-batch over several chunks differs only by the summation order of the
         statistics. Rows are visited in order: ``shuffle`` must be False (shuffle the table's
