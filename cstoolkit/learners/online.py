@@ -23,8 +23,6 @@ import numpy as np
 from .._threads import blas_single_thread
 from .._validation import Interval
 from ..registry import register_learner
-from ._bcd import bcd_sweep
-from ._code_stats import add_code_outer, code_lists, codes_times_rows
 from ._base import LEARNER_HISTORY_KEYS, DictionaryLearner, _common_constraints, _in_data_units, _seed, data_scale
 
 __all__ = ["OnlineDictionaryLearning", "OnlineState"]
@@ -94,6 +92,8 @@ def _batch_stats(coder, W, gram, Xb, scale):
     S, obj, r = DictionaryLearner._code(coder, W.T, Xb.T, scale, gram=gram if type(coder) is OMP else None)
     # the codes are sparse (k of K per row): Σ c xᵀ from their non-zeros only — the dense
     # products S Sᵀ and S X would spend 0.44 G multiply-adds per 256 rows on zeros
+    from ._code_stats import code_lists, codes_times_rows
+
     idx, val = code_lists(S)
     return _BatchStats(idx, val, codes_times_rows(idx, val, Xb, W.shape[0]), np.asarray(obj), np.asarray(r),
                        int(np.count_nonzero(val)), float(np.einsum("ij,ij->", Xb, Xb, dtype=np.float64)))
@@ -328,6 +328,9 @@ class OnlineDictionaryLearning(DictionaryLearner):
         t = self.n_steps_
         theta = (t + 1) * eta if t < eta - 1 else eta * eta + t + 1 - eta
         beta = (theta + 1 - eta) / (theta + 1)
+        from ._bcd import bcd_sweep
+        from ._code_stats import add_code_outer
+
         A *= beta
         add_code_outer(A, stats.idx, stats.val, eta)  # A += Σ c cᵀ / eta from the non-zeros
         B *= beta
