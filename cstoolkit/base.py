@@ -471,7 +471,7 @@ class Recoverer(ParamsMixin, abc.ABC):
             cb.on_run_end(result)
         return result
 
-    def recover_gram(self, gram, correlations, *, norms_squared=None):
+    def recover_gram(self, gram, correlations, *, norms_squared=None, factor=None):
         r"""Code signals given only ``G = DᴴD``, ``Dᴴx`` and ``‖x‖²`` (scikit-learn's ``orthogonal_mp_gram`` form).
 
         The same problem as ``recover(D, x)`` — ½‖D s − x‖² + λ·R(s), or this solver's
@@ -493,6 +493,9 @@ class Recoverer(ParamsMixin, abc.ABC):
             ``‖x‖²`` per signal. Needed for residual norms, objectives and residual-based
             stopping rules to be those of the original problem; None takes ``x`` to lie in
             the range of ``D`` (exact when D has full row rank).
+        factor : ndarray, shape (r, n), optional
+            Any ``R`` with ``RᴴR = gram``, e.g. the dictionary ``D`` when the caller has it: the
+            default then skips the ``O(n³)`` eigendecomposition. Overrides may ignore it.
 
         Returns
         -------
@@ -501,7 +504,7 @@ class Recoverer(ParamsMixin, abc.ABC):
         """
         from .gram_coding import recover_gram_default
 
-        return recover_gram_default(self, gram, correlations, norms_squared)
+        return recover_gram_default(self, gram, correlations, norms_squared, factor)
 
     # -- normalisation -----------------------------------------------------------------
     def _normalised_clone(self, a: float, s_y: float, dtype):

@@ -28,8 +28,9 @@ Then :math:`\tilde A^H \tilde A = G`, :math:`\tilde A^H \tilde y = c` and
 Without ``norms_squared`` the last row is 0: ``x`` is taken to lie in the range of ``D`` (true
 when ``D`` has full row rank), and residual norms miss the part of ``x`` outside that range.
 
-Cost: one eigendecomposition of ``G`` (``O(n³)``, in double precision) per call, then the
-recoverer on an ``(r + 1) × n`` matrix — at most ``min(m, n) + 1`` rows, so never more than the
+Cost: one eigendecomposition of ``G`` (``O(n³)``, in double precision) per call — or, when the
+caller passes a factor ``R`` with ``RᴴR = G`` (the dictionary ``D`` itself), one least-squares
+solve of ``O(n·r²)`` instead — then the recoverer on an ``(r + 1) × n`` matrix — at most ``min(m, n) + 1`` rows, so never more than the
 original problem. An algorithm whose behaviour (not whose solution) depends on the matrix's
 distribution, such as AMP's Onsager correction, sees a different matrix; the problem it
 solves is the same.
@@ -122,13 +123,26 @@ def gram_factor(G: np.ndarray):
     return root[:, None] * Vh, Vh / root[:, None]
 
 
-def recover_gram_default(recoverer, gram, correlations, norms_squared=None) -> GramCoding:
+def recover_gram_default(recoverer, gram, correlations, norms_squared=None, factor=None) -> GramCoding:
     """The default :meth:`~cstoolkit.base.Recoverer.recover_gram`: ``recover`` on the equivalent
-    ``(r + 1) × n`` problem of the module docstring."""
+    ``(r + 1) × n`` problem of the module docstring.
+
+    ``factor``: any ``R`` (r, n) with ``RᴴR = G`` — the dictionary itself when the caller has
+    it — replaces the eigendecomposition: ``y'`` is then the least-squares solution of
+    ``Rᴴ y' = Dᴴx`` (``O(n r²)``; for ``R = D`` it is the projection of ``x`` onto the range of D).
+    """
     G, C, nrm, single = check_gram_inputs(gram, correlations, norms_squared)
     dt = G.dtype
-    R, W = gram_factor(G)
-    Yp = W @ C.astype(W.dtype)
+    if factor is None:
+        R, W = gram_factor(G)
+        Yp = W @ C.astype(W.dtype)
+    else:
+        R = np.asarray(factor)
+        if R.ndim != 2 or R.shape[1] != G.shape[0]:
+            raise ValueError(f"factor has shape {R.shape}; expected (r, {G.shape[0]}) with RᴴR = gram.")
+        hi = np.complex128 if np.result_type(R, C).kind == "c" else np.float64
+        R = R.astype(hi)
+        Yp = np.linalg.lstsq(R.conj().T, C.astype(hi), rcond=None)[0]
     extra = np.zeros((1, C.shape[1]))
     if nrm is not None:
         p2 = np.einsum("ij,ij->j", Yp.real, Yp.real) + (np.einsum("ij,ij->j", Yp.imag, Yp.imag) if Yp.dtype.kind == "c" else 0)

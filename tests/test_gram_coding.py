@@ -60,8 +60,9 @@ def test_hook_agrees_with_recover(name, dtype):
     coder = cs.make_recoverer(name, **CODERS[name])
     D, X = _instance(dtype)
     ref = coder.recover(D, X)
-    got = coder.recover_gram(*_gram_form(D, X)[:2], norms_squared=_gram_form(D, X)[2])
-    _agree(got, ref, dtype, EXTERNAL_TOL.get(name))
+    G, C, nn = _gram_form(D, X)
+    _agree(coder.recover_gram(G, C, norms_squared=nn), ref, dtype, EXTERNAL_TOL.get(name))
+    _agree(coder.recover_gram(G, C, norms_squared=nn, factor=D), ref, dtype, EXTERNAL_TOL.get(name))
 
 
 @pytest.mark.parametrize("name", ["omp", "lasso", "homotopy", "fista"])
@@ -92,6 +93,8 @@ def test_residual_rules_with_x_outside_the_range(name, params):
     from cstoolkit.gram_coding import recover_gram_default
 
     _agree(recover_gram_default(coder, G, C, nn), ref, np.float64, tol)
+    # and with the dictionary as the factor of G (no eigendecomposition)
+    _agree(recover_gram_default(coder, G, C, nn, factor=D), ref, np.float64, tol)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -136,6 +139,8 @@ def test_bad_input_is_rejected_clearly():
         coder.recover_gram(G[:, :-1], C, norms_squared=nn)
     with pytest.raises(ValueError, match="correlations have shape"):
         coder.recover_gram(G, C[:-1], norms_squared=nn)
+    with pytest.raises(ValueError, match="factor has shape"):
+        cs.FISTA().recover_gram(G, C, norms_squared=nn, factor=D[:, :-1])
     with pytest.raises(ValueError, match="norms_squared has shape"):
         coder.recover_gram(G, C, norms_squared=nn[:-1])
     with pytest.raises(ValueError, match="non-negative"):

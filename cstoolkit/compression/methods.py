@@ -263,7 +263,8 @@ class DictionaryCoding(CompressionMethod):
         step = default_block_rows(K, D.dtype.itemsize)
         for s in range(0, X.shape[0], step):
             Xb = np.asarray(X[s: s + step], dtype=D.dtype)
-            out = coder.recover_gram(G, (Xb @ D).T, norms_squared=np.einsum("ij,ij->i", Xb, Xb, dtype=np.float64))
+            out = coder.recover_gram(G, (Xb @ D).T, norms_squared=np.einsum("ij,ij->i", Xb, Xb, dtype=np.float64),
+                                     factor=D)
             C = np.asarray(out.coef, dtype=D.dtype).T  # (b, K) codes of the block's rows
             if np.any(np.count_nonzero(C, axis=1) > k):  # a coder without a sparsity budget
                 C = keep_largest(C, k, axis=1).toarray()

@@ -53,7 +53,7 @@ def code_signals(coder, D: np.ndarray, Ys: np.ndarray, scale: float = 1.0, gram=
         coder = coder._normalised_clone(1.0, scale, Ys.dtype)
     corr = (Ys.T @ D).T  # DᵀY as the transpose of a C-contiguous (B, K) block: OMP's chunks are views
     yy = np.einsum("ij,ij->j", Ys, Ys, dtype=np.float64)
-    out = coder.recover_gram(G, corr, norms_squared=yy)
+    out = coder.recover_gram(G, corr, norms_squared=yy, factor=D)  # D: the default needs no O(K³) factorisation
     S = np.asarray(out.coef, dtype=Ys.dtype).reshape(D.shape[1], Ys.shape[1])  # a fresh array of the hook
     r = np.array(out.residual_norm, dtype=np.float64, copy=True).reshape(-1)
     obj = np.array(out.objective, dtype=np.float64, copy=True).reshape(-1)

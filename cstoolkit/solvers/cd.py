@@ -270,12 +270,12 @@ class Lasso(DirectRecoverer):
         status = np.where(met, "tol", np.where(np.asarray(epochs) >= self.max_iter, "max_iter", "stalled"))
         return DirectSolution(X.astype(Y.dtype), np.asarray(epochs, dtype=np.int64), status, lam=lam)
 
-    def recover_gram(self, gram, correlations, *, norms_squared=None):
+    def recover_gram(self, gram, correlations, *, norms_squared=None, factor=None):
         """The coordinate-descent kernel run on ``gram`` and ``correlations`` directly (it is a Gram
         method); see :meth:`Recoverer.recover_gram`. Without ``norms_squared`` (which the duality
         gap needs), or for complex input, the generic default runs."""
         if norms_squared is None or np.iscomplexobj(gram) or np.iscomplexobj(correlations):
-            return super().recover_gram(gram, correlations, norms_squared=norms_squared)
+            return super().recover_gram(gram, correlations, norms_squared=norms_squared, factor=factor)
         from ..gram_coding import check_gram_inputs, gram_lasso_solution
 
         G, C, yy, single = check_gram_inputs(gram, correlations, norms_squared)

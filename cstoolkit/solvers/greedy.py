@@ -136,7 +136,7 @@ class OMP(DirectRecoverer):
         yn = safe_col_norms(run.Y)
         return np.maximum(base, self.tol / np.where(yn > 0, yn, 1.0))
 
-    def recover_gram(self, gram, correlations, *, norms_squared=None):
+    def recover_gram(self, gram, correlations, *, norms_squared=None, factor=None):
         """Batch-OMP on the Gram matrix (Rubinstein et al.), as scikit-learn's ``orthogonal_mp_gram``.
 
         The same atoms and coefficients as ``recover(D, x)`` (to rounding) without ``D``:
@@ -146,7 +146,7 @@ class OMP(DirectRecoverer):
         ``n_nonzero_coefs`` may exceed rank(G): a signal then stops at a dependent atom.
         """
         if norms_squared is None:
-            return super().recover_gram(gram, correlations)
+            return super().recover_gram(gram, correlations, factor=factor)
         from ..gram_coding import GramCoding, check_gram_inputs
 
         G, C, nrm, single = check_gram_inputs(gram, correlations, norms_squared)

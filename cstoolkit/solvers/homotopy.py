@@ -327,7 +327,7 @@ class Homotopy(_HomotopyBase):
     def _lam(self, C):
         return lam_vector(self.lam, self.lam_scale, C, np.float64)
 
-    def recover_gram(self, gram, correlations, *, norms_squared=None):
+    def recover_gram(self, gram, correlations, *, norms_squared=None, factor=None):
         """The path followed on ``gram`` and ``correlations`` directly (see :meth:`Recoverer.recover_gram`).
 
         The rank bound of the path is ``n`` (the dictionary's row count is not known from the
@@ -336,7 +336,7 @@ class Homotopy(_HomotopyBase):
         complex input, the generic default runs.
         """
         if norms_squared is None or np.iscomplexobj(gram) or np.iscomplexobj(correlations):
-            return super().recover_gram(gram, correlations, norms_squared=norms_squared)
+            return super().recover_gram(gram, correlations, norms_squared=norms_squared, factor=factor)
         from ..gram_coding import check_gram_inputs, gram_lasso_solution
         from ._omp_kernels import use_numba
 
