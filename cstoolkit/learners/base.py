@@ -59,7 +59,8 @@ from .._validation import InstanceOf, Interval, Options, check_random_state, val
 from ..base import HISTORY_KEYS, Recoverer
 from ..callbacks import Callback, IterationInfo, as_callbacks
 from ..rows import ArrayRows, RowSource, default_block_rows
-from .codes import code_signals
+from .atoms import AtomsMixin
+from .codes import code_signals, data_scale
 
 __all__ = ["DictionaryLearner", "data_scale", "LEARNER_HISTORY_KEYS"]
 
@@ -77,28 +78,7 @@ DENSE_CODES_BYTES = 1 << 27
 CODE_BLOCK_BYTES = 32 << 20
 
 
-def data_scale(X) -> float:
-    """The power of two ``s`` with ``max|X| / s`` in [1/2, 1) (1.0 for ``X = 0``).
-
-    ``X`` is an array or a :class:`~cstoolkit.rows.RowSource` (scanned one block at a time);
-    ``max|X|`` is taken as ``max(max X, −min X)``, so no table-sized ``|X|`` is allocated.
-
-    Every learner works on ``X / s`` internally: dividing by a power of two is exact, so the
-    result for ``c·X`` is ``c`` times the result for ``X`` bit for bit when ``c`` is a power of
-    two (and to rounding otherwise), and no squared norm, Gram matrix or running statistic can
-    overflow or underflow whatever the magnitude of the data (float32 at 1e30, float64 at 1e300).
-    """
-    if isinstance(X, RowSource):
-        amax = X.max_abs()
-    else:
-        amax = max(float(np.max(X)), -float(np.min(X))) if X.size else 0.0
-    if not amax > 0 or not np.isfinite(amax):
-        return 1.0
-    _, e = np.frexp(amax)
-    return float(np.ldexp(1.0, int(e)))
-
-
-class DictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, abc.ABC):
+class DictionaryLearner(AtomsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, abc.ABC):
     """Base class of the dictionary learners (K-SVD, MOD, online): scikit-learn transformers.
 
     A subclass's ``__init__`` takes keyword-only hyperparameters, each with a default, and
@@ -112,7 +92,7 @@ class DictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     history and the callbacks; the coding step is :func:`cstoolkit.learners.codes.code_signals`. Fitted state ends in ``_``; before ``fit``
     every method that needs it raises :class:`sklearn.exceptions.NotFittedError`.
 
-    Scale: the learners code and update on ``X / data_scale(X)`` (see :func:`data_scale`),
+    Scale: the learners code and update on ``X / data_scale(X)`` (see :func:`~cstoolkit.learners.codes.data_scale`),
     and the coder's parameters with units (``lam``, a residual ``tol``) are converted to those
     units, so they keep their meaning in the units of ``X``; with a scale-equivariant coder
     (OMP with a fixed number of atoms, the default) fitting ``c·X`` gives the same atoms and
@@ -241,88 +221,6 @@ class DictionaryLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                     f"{owner}: n_nonzero_coefs={k} exceeds n_features={n_features}; a sample of "
                     f"{n_features} features is exactly represented by at most {n_features} atoms."
                 )
-
-    # -- initialisation and atom replacement -------------------------------------------
-    def _init_dictionary(self, X, rng: np.random.Generator, n_atoms: int | None = None, scale: float = 1.0):
-        """Initial atoms as columns, shape (n_features, n_atoms), unit norm.
-
-        ``X`` is an array or a :class:`~cstoolkit.rows.RowSource` of the data; drawn samples are
-        divided by ``scale`` (exact, a power of two), so passing ``(X, scale)`` or ``X / scale``
-        gives the same atoms.
-        """
-        N, m = X.shape
-        K = self._resolve_n_atoms(m) if n_atoms is None else n_atoms
-        init = self.init
-        if not isinstance(init, str):
-            D0 = np.asarray(init, dtype=X.dtype)
-            if D0.shape != (K, m):
-                raise ValueError(
-                    f"{type(self).__name__}: init has shape {D0.shape}; expected (n_atoms, n_features) = ({K}, {m})."
-                )
-            if not np.all(np.isfinite(D0)):
-                raise ValueError(f"{type(self).__name__}: init contains NaN or Inf.")
-            D = D0.T.copy()
-            D /= D.dtype.type(data_scale(D))  # a huge or tiny init array is normalised safely
-        elif init == "random":
-            D = rng.standard_normal((m, K)).astype(X.dtype)
-        else:  # "data": distinct non-zero samples drawn at random, topped up with random atoms
-            nonzero = as_rows(X).nonzero_rows()  # block by block: no table-sized mask
-            take = min(K, nonzero.size)
-            rows = rng.choice(nonzero, size=take, replace=False) if take else np.zeros(0, dtype=int)
-            D = np.empty((m, K), dtype=X.dtype)
-            drawn = X[rows]
-            D[:, :take] = (drawn / drawn.dtype.type(scale) if scale != 1.0 else drawn).T
-            if take < K:
-                logger.info("%s: only %d non-zero samples for %d atoms; the rest start random", type(self).__name__, take, K)
-                D[:, take:] = rng.standard_normal((m, K - take))
-        norms = np.linalg.norm(D, axis=0)
-        bad = norms <= np.finfo(D.dtype).tiny
-        if bad.any():
-            D[:, bad] = rng.standard_normal((m, int(bad.sum())))
-            norms = np.linalg.norm(D, axis=0)
-        return D / norms
-
-    @staticmethod
-    def _replacement_atoms(Y: np.ndarray, err: np.ndarray, n: int):
-        """The ``n`` worst-represented signals (largest residual norm), normalised, as columns.
-
-        ``err`` (B,) is zeroed at the chosen signals so that each is used once.
-        Returns ``(atoms (m, n'), chosen indices)`` with ``n' <= n`` (zero signals are skipped).
-        """
-        order = np.argsort(-err, kind="stable")[: n]
-        order = order[err[order] > 0]
-        err[order] = 0
-        cols = Y[:, order]
-        norms = np.linalg.norm(cols, axis=0)
-        ok = norms > 0
-        return cols[:, ok] / norms[ok], order[ok]
-
-    def _replace_atoms(self, D, Y, err, unused, rng, *, coherence=None):
-        """Replace unused atoms and near-duplicates (``|dᵢᵀdⱼ| > dup_threshold``) in place.
-
-        Each replaced atom becomes the normalised worst-represented signal (largest residual
-        norm in ``err``), every signal used at most once; when signals run out, a random unit
-        vector. Returns the indices of the replaced atoms.
-        """
-        K = D.shape[1]
-        bad = np.zeros(K, dtype=bool)
-        bad[unused] = True
-        thr = getattr(self, "dup_threshold", None)
-        if thr is not None:
-            G = np.abs(D.T @ D) if coherence is None else np.abs(coherence)
-            G = np.triu(G, 1)
-            bad |= (G > thr).any(axis=0)  # the later atom of each near-duplicate pair
-        idx = np.flatnonzero(bad)
-        if idx.size == 0:
-            return idx
-        atoms, _ = self._replacement_atoms(Y, err, idx.size)
-        n_from_data = atoms.shape[1]
-        D[:, idx[:n_from_data]] = atoms
-        if n_from_data < idx.size:
-            R = rng.standard_normal((D.shape[0], idx.size - n_from_data)).astype(D.dtype)
-            D[:, idx[n_from_data:]] = R / np.linalg.norm(R, axis=0)
-        logger.debug("%s: replaced %d atoms", type(self).__name__, idx.size)
-        return idx
 
     # -- public API shared by every learner --------------------------------------------
     def transform(self, X, *, sparse_output=None, block_rows=None):
@@ -524,11 +422,6 @@ def _in_data_units(objective_scaled: float, scale: float) -> float:
     """
     with np.errstate(over="ignore"):
         return float(np.float64(objective_scaled) * scale * scale)
-
-
-def as_rows(X) -> RowSource:
-    """A row source over ``X`` (itself if it is one, or anything with ``nonzero_rows``)."""
-    return X if isinstance(X, RowSource) or hasattr(X, "nonzero_rows") else ArrayRows(X, where="X")
 
 
 def _seed(random_state):

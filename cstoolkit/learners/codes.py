@@ -6,7 +6,8 @@ atoms is formed once per dictionary, the correlations ``DᵀX`` once per block (
 call), and each coder codes from them — OMP with its Batch-OMP kernels, the Lasso coders on
 their Gram kernels, any other recoverer through the equivalent small problem of
 :mod:`cstoolkit.gram_coding`. :class:`SparseCodes` holds the codes of a whole training set in
-the padded row layout the batch learners update from.
+the padded row layout the batch learners update from. :func:`data_scale` is the power of two
+every learner divides the data by before coding.
 """
 
 from __future__ import annotations
@@ -14,7 +15,30 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["code_signals", "SparseCodes", "fit_error_sq"]
+from ..rows import RowSource
+
+__all__ = ["data_scale", "code_signals", "SparseCodes", "fit_error_sq"]
+
+
+def data_scale(X) -> float:
+    """The power of two ``s`` with ``max|X| / s`` in [1/2, 1) (1.0 for ``X = 0``).
+
+    ``X`` is an array or a :class:`~cstoolkit.rows.RowSource` (scanned one block at a time);
+    ``max|X|`` is taken as ``max(max X, −min X)``, so no table-sized ``|X|`` is allocated.
+
+    Every learner works on ``X / s`` internally: dividing by a power of two is exact, so the
+    result for ``c·X`` is ``c`` times the result for ``X`` bit for bit when ``c`` is a power of
+    two (and to rounding otherwise), and no squared norm, Gram matrix or running statistic can
+    overflow or underflow whatever the magnitude of the data (float32 at 1e30, float64 at 1e300).
+    """
+    if isinstance(X, RowSource):
+        amax = X.max_abs()
+    else:
+        amax = max(float(np.max(X)), -float(np.min(X))) if X.size else 0.0
+    if not amax > 0 or not np.isfinite(amax):
+        return 1.0
+    _, e = np.frexp(amax)
+    return float(np.ldexp(1.0, int(e)))
 
 
 def code_signals(coder, D: np.ndarray, Ys: np.ndarray, scale: float = 1.0, gram=None):
@@ -35,7 +59,7 @@ def code_signals(coder, D: np.ndarray, Ys: np.ndarray, scale: float = 1.0, gram=
     Ys : ndarray, shape (m, B)
         Signals (float32 stays float32).
     scale : float, default=1.0
-        Power of two the data were divided by (:func:`~cstoolkit.learners.base.data_scale`).
+        Power of two the data were divided by (:func:`data_scale`).
     gram : ndarray, shape (K, K), optional
         ``DᵀD``, when the caller keeps it across calls.
 

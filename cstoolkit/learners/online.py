@@ -115,7 +115,7 @@ class OnlineState:
         Weighted running sum of ``c xᵀ``, in units of ``scale²``.
     scale : float
         Power of two the samples are divided by before coding (fixed by ``fit``'s data or the
-        first ``partial_fit`` batch; see :func:`cstoolkit.learners.base.data_scale`).
+        first ``partial_fit`` batch; see :func:`cstoolkit.learners.codes.data_scale`).
     rng : numpy.random.Generator
         Continues across ``partial_fit`` calls (replacements, shuffling).
     gram : ndarray (n_atoms, n_atoms) or None
