@@ -20,7 +20,10 @@ the default of this module, which builds a small *equivalent* problem and calls 
     \tilde A = \begin{bmatrix} R \\ 0 \end{bmatrix},\quad
     \tilde y = \begin{bmatrix} y' \\ \sqrt{\|x\|^2 - \|y'\|^2} \end{bmatrix}
 
-(``r`` eigenvalues above ``n·eps·λ_max`` of the working precision kept: ``r = rank D ≤ min(m, n)``).
+(``r`` eigenvalues above ``n·eps·λ_max`` of the working precision kept: ``r = rank D ≤ min(m, n)``;
+the last row only when some ``x`` has a part outside the range of ``D`` larger than rounding —
+so for a dictionary of full row rank the problem has exactly the shape of the original one,
+which solvers tuned by the aspect ratio ``m/n`` need).
 Then :math:`\tilde A^H \tilde A = G`, :math:`\tilde A^H \tilde y = c` and
 :math:`\|\tilde y\|^2 = \|x\|^2`, so :math:`\|\tilde A s - \tilde y\|^2 = \|D s - x\|^2` for
 *every* ``s``: objectives, residual norms, duality gaps, a residual tolerance or a noise level
@@ -143,12 +146,17 @@ def recover_gram_default(recoverer, gram, correlations, norms_squared=None, fact
         hi = np.complex128 if np.result_type(R, C).kind == "c" else np.float64
         R = R.astype(hi)
         Yp = np.linalg.lstsq(R.conj().T, C.astype(hi), rcond=None)[0]
-    extra = np.zeros((1, C.shape[1]))
+    A, Y = R, Yp
     if nrm is not None:
         p2 = np.einsum("ij,ij->j", Yp.real, Yp.real) + (np.einsum("ij,ij->j", Yp.imag, Yp.imag) if Yp.dtype.kind == "c" else 0)
-        extra[0] = np.sqrt(np.maximum(nrm - p2, 0.0))
-    A = np.vstack([R, np.zeros((1, R.shape[1]), dtype=R.dtype)]).astype(dt)
-    Y = np.vstack([Yp, extra.astype(Yp.dtype)]).astype(dt)
+        # ‖x‖² − ‖Px‖² at the rounding level of the two sums is x in range(D): 0, not √rounding
+        # (which would make an exact-fit constraint such as basis pursuit infeasible)
+        out2 = nrm - p2
+        out2[out2 <= 100 * G.shape[0] * float(np.finfo(dt).eps) * nrm] = 0.0
+        if np.any(out2 > 0):  # the extra row only when some x has a part outside range(D): else
+            A = np.vstack([R, np.zeros((1, R.shape[1]), dtype=R.dtype)])  # the problem keeps its shape
+            Y = np.vstack([Yp, np.sqrt(out2)[None, :].astype(Yp.dtype)])
+    A, Y = A.astype(dt), Y.astype(dt)
     res = recoverer.recover(A, Y[:, 0] if single else Y)
     S = res.coef[:, None] if single else res.coef
     # the objective of the returned coefficients on the small equivalent problem (the same values

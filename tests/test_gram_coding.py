@@ -65,6 +65,20 @@ def test_hook_agrees_with_recover(name, dtype):
     _agree(coder.recover_gram(G, C, norms_squared=nn, factor=D), ref, dtype, EXTERNAL_TOL.get(name))
 
 
+@pytest.mark.parametrize("name", cs.available_recoverers())
+def test_every_registered_recoverer_codes_the_same_from_the_gram_matrix(name):
+    # each solver with the parameters its class declares for a noiseless k-sparse instance: the
+    # hook (its override, or the default through the equivalent problem) gives recover's answer
+    cls = cs.get_recoverer_class(name)
+    coder = cls(**cls._conformance_params(4))
+    D, X = _instance(np.float64, B=3)
+    G, C, nn = _gram_form(D, X)
+    ref = coder.recover(D, X)
+    for factor in (None, D):
+        got = coder.recover_gram(G, C, norms_squared=nn, factor=factor)
+        np.testing.assert_allclose(got.coef, ref.coef, atol=1e-6 * float(np.max(np.abs(ref.coef))))
+
+
 @pytest.mark.parametrize("name", ["omp", "lasso", "homotopy", "fista"])
 def test_single_signal_and_no_norms_for_full_row_rank(name):
     # D of full row rank: every x lies in its range, so norms_squared is not needed
