@@ -477,10 +477,11 @@ class Recoverer(ParamsMixin, abc.ABC):
         The same problem as ``recover(D, x)`` — ½‖D s − x‖² + λ·R(s), or this solver's
         constraint — for callers that code many signals over one dictionary (learners,
         compression) and form the Gram matrix once. The default builds an equivalent problem
-        from an eigendecomposition ``G = RᴴR`` (``R`` of rank(G) ≤ min(m, n) rows plus one row
-        carrying ``√(‖x‖² − ‖R⁻ᴴDᴴx‖²)``, so that every residual norm is exactly that of the
-        original problem) and calls ``recover`` on it: ``O(n³)`` once per call, then the solver
-        on at most ``min(m, n) + 1`` rows (see :mod:`cstoolkit.gram_coding`). Solvers with a
+        from an eigendecomposition ``G = RᴴR`` (``R`` of rank(G) ≤ min(m, n) rows, plus, when some
+        ``x`` has a part outside the range of D, one row carrying ``√(‖x‖² − ‖R⁻ᴴDᴴx‖²)``, so
+        that every residual norm is exactly that of the original problem) and calls ``recover``
+        on it: ``O(n³)`` once per call (``O(n·r²)`` with ``factor``), then the solver on at most
+        ``min(m, n) + 1`` rows (see :mod:`cstoolkit.gram_coding`). Solvers with a
         native Gram path (:class:`~cstoolkit.OMP`) override it.
 
         Parameters
