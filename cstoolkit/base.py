@@ -471,6 +471,42 @@ class Recoverer(ParamsMixin, abc.ABC):
             cb.on_run_end(result)
         return result
 
+    def recover_gram(self, gram, correlations, *, norms_squared=None, factor=None):
+        r"""Code signals given only ``G = DᴴD``, ``Dᴴx`` and ``‖x‖²`` (scikit-learn's ``orthogonal_mp_gram`` form).
+
+        The same problem as ``recover(D, x)`` — ½‖D s − x‖² + λ·R(s), or this solver's
+        constraint — for callers that code many signals over one dictionary (learners,
+        compression) and form the Gram matrix once. The default builds an equivalent problem
+        from an eigendecomposition ``G = RᴴR`` (``R`` of rank(G) ≤ min(m, n) rows, plus, when some
+        ``x`` has a part outside the range of D, one row carrying ``√(‖x‖² − ‖R⁻ᴴDᴴx‖²)``, so
+        that every residual norm is exactly that of the original problem) and calls ``recover``
+        on it: ``O(n³)`` once per call (``O(n·r²)`` with ``factor``), then the solver on at most
+        ``min(m, n) + 1`` rows (see :mod:`cstoolkit.gram_coding`). Solvers with a
+        native Gram path (:class:`~cstoolkit.OMP`) override it.
+
+        Parameters
+        ----------
+        gram : ndarray, shape (n, n)
+            ``DᴴD`` (Hermitian positive semi-definite).
+        correlations : ndarray, shape (n,) or (n, B)
+            ``Dᴴx`` per signal.
+        norms_squared : float or ndarray of shape (B,), optional
+            ``‖x‖²`` per signal. Needed for residual norms, objectives and residual-based
+            stopping rules to be those of the original problem; None takes ``x`` to lie in
+            the range of ``D`` (exact when D has full row rank).
+        factor : ndarray, shape (r, n), optional
+            Any ``R`` with ``RᴴR = gram``, e.g. the dictionary ``D`` when the caller has it: the
+            default then skips the ``O(n³)`` eigendecomposition. Overrides may ignore it.
+
+        Returns
+        -------
+        GramCoding
+            ``coef`` (n,) or (n, B), and the final ``objective`` and ``residual_norm`` per signal.
+        """
+        from .gram_coding import recover_gram_default
+
+        return recover_gram_default(self, gram, correlations, norms_squared, factor)
+
     # -- normalisation -----------------------------------------------------------------
     def _normalised_clone(self, a: float, s_y: float, dtype):
         """A fresh instance with the unit-carrying parameters converted for (A/a, Y/s_y), and

@@ -9,7 +9,7 @@ Minimises the expected coding loss over a stream of samples,
 by alternating, for each mini-batch, a sparse-coding step with the coder object and a block
 coordinate descent on the surrogate built from the running statistics
 :math:`A = \sum c c^\top` and :math:`B = \sum c x^\top`. Rows are samples; see
-:mod:`cstoolkit.learners._base` for the mapping to the recoverers' column convention.
+:mod:`cstoolkit.learners.base` for the mapping to the recoverers' column convention.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ import numpy as np
 from .._threads import blas_single_thread
 from .._validation import Interval
 from ..registry import register_learner
-from ._base import LEARNER_HISTORY_KEYS, DictionaryLearner, _common_constraints, _in_data_units, _seed, data_scale
+from .base import LEARNER_HISTORY_KEYS, DictionaryLearner, _common_constraints, _seed, data_scale
+from .codes import code_signals
 
 __all__ = ["OnlineDictionaryLearning", "OnlineState"]
 
@@ -87,9 +88,7 @@ def _batch_stats(coder, W, gram, Xb, scale):
     A plain function of its arguments (no learner), so that a Dask worker can run it on its
     block with the broadcast dictionary. Only the codes' non-zeros leave it.
     """
-    from ..solvers.greedy import OMP
-
-    S, obj, r = DictionaryLearner._code(coder, W.T, Xb.T, scale, gram=gram if type(coder) is OMP else None)
+    S, obj, r = code_signals(coder, W.T, Xb.T, scale, gram=gram)
     # the codes are sparse (k of K per row): Σ c xᵀ from their non-zeros only — the dense
     # products S Sᵀ and S X would spend 0.44 G multiply-adds per 256 rows on zeros
     from ._code_stats import code_lists, codes_times_rows
@@ -122,11 +121,11 @@ class OnlineState:
         Weighted running sum of ``c xᵀ``, in units of ``scale²``.
     scale : float
         Power of two the samples are divided by before coding (fixed by ``fit``'s data or the
-        first ``partial_fit`` batch; see :func:`cstoolkit.learners._base.data_scale`).
+        first ``partial_fit`` batch; see :func:`cstoolkit.learners.codes.data_scale`).
     rng : numpy.random.Generator
         Continues across ``partial_fit`` calls (replacements, shuffling).
     gram : ndarray (n_atoms, n_atoms) or None
-        ``W Wᵀ`` of the current atoms, kept for an OMP coder.
+        ``W Wᵀ`` of the current atoms, kept for the coder's Gram hook.
     elapsed : float
         Seconds spent in the mini-batch steps.
     history : dict of list
@@ -182,7 +181,8 @@ class OnlineDictionaryLearning(DictionaryLearner):
     r"""Online dictionary learning with mini-batches and any coder (Mairal et al. 2009/2010).
 
     For mini-batch :math:`t` of :math:`\eta` samples :math:`X_t` with codes :math:`C_t`
-    (``coder.recover(W.T, X_t.T)``; Batch-OMP with a cached Gram matrix for an OMP coder):
+    (through the coder's Gram hook ``coder.recover_gram`` with the cached ``W Wᵀ``; Batch-OMP
+    for an OMP coder):
 
     .. math::
 
@@ -231,10 +231,12 @@ class OnlineDictionaryLearning(DictionaryLearner):
     random_state : int, numpy Generator or None, default=None
     sparse_output : bool or "auto", default="auto"
         Whether ``transform`` returns a ``scipy.sparse.csr_array``; ``"auto"``: CSR when the dense
-        codes would exceed 128 MiB (see :meth:`~cstoolkit.learners._base.DictionaryLearner.transform`).
-    callback : callable or None, default=None
-        ``callback(learner, step)`` after every mini-batch; returning True stops ``fit``.
-        Its run time is not counted in ``history_["time"]``.
+        codes would exceed 128 MiB (see :meth:`~cstoolkit.learners.base.DictionaryLearner.transform`).
+    callback : Callback, callable, sequence of them or None, default=None
+        The solvers' callbacks (:mod:`cstoolkit.callbacks`), after every mini-batch, with an
+        :class:`~cstoolkit.callbacks.IterationInfo` of the batch's samples (a function of two
+        positional parameters is called as ``callback(learner, step)``); returning True stops
+        ``fit``. Their run time is not counted in ``history_["time"]``.
 
     Hyperparameters are validated by ``fit`` / ``partial_fit`` (``__init__`` only stores them).
     As the batch learners, it works on the samples divided by a power of two near ``max|X|``,
@@ -249,9 +251,9 @@ class OnlineDictionaryLearning(DictionaryLearner):
     n_steps_ : int
         Mini-batches processed (``fit`` and ``partial_fit``).
     history_ : dict of ndarray, each of shape (n_steps_,)
-        Per mini-batch: ``"objective"`` (the coder's objective averaged over the batch, before
-        the update), ``"rel_error"`` (‖X_t − C_t W‖_F/‖X_t‖_F of the batch, before the
-        update), ``"mean_nnz"`` and cumulative ``"time"``.
+        Per mini-batch, before the update: ``"objective"`` (the coder's objective averaged over
+        the batch), ``"residual_norm"`` (root mean square of ‖x_i − Wᵀc_i‖ over the batch),
+        ``"relative_residual"`` (‖X_t − C_t W‖_F/‖X_t‖_F), ``"mean_nnz"``; and cumulative ``"time"``.
     state_ : OnlineState
         Running statistics ``A``, ``B`` and the rest of what ``partial_fit`` continues from.
     n_features_in_ : int
@@ -304,27 +306,26 @@ class OnlineDictionaryLearning(DictionaryLearner):
         self.n_steps_ = 0
 
     def _step(self, Xb, coder):
-        """One mini-batch ``Xb`` (already divided by ``state_.scale``): code, accumulate, update."""
-        from ..solvers.greedy import OMP
+        """One mini-batch ``Xb`` (already divided by ``state_.scale``): code, accumulate, update.
 
+        Returns the batch's statistics (per-row objective and residual norms for the callbacks).
+        """
         t_start = time.perf_counter()
         st = self.state_
-        if type(coder) is OMP and st.gram is None:
+        if st.gram is None:
             st.gram = _gram(self.components_)
         with blas_single_thread():  # Xb Wᵀ is small (0.17 G multiply-adds) ahead of the parallel OMP kernel
             stats = _batch_stats(coder, self.components_, st.gram, Xb, st.scale)
         self._update(stats, Xb.shape[0], lambda rows: Xb[rows], coder, t_start)
+        return stats
 
     def _update(self, stats, eta, get_rows, coder, t_start):
         """Accumulate a mini-batch's :class:`_BatchStats` into ``A``, ``B``; update the atoms.
 
         ``get_rows(indices)`` returns rows of the (scaled) mini-batch, for atom replacement.
         """
-        from ..solvers.greedy import OMP
-
         st = self.state_
         W, A, B = self.components_, st.A, st.B
-        is_omp = type(coder) is OMP
         t = self.n_steps_
         theta = (t + 1) * eta if t < eta - 1 else eta * eta + t + 1 - eta
         beta = (theta + 1 - eta) / (theta + 1)
@@ -350,15 +351,11 @@ class OnlineDictionaryLearning(DictionaryLearner):
             B[replaced] = 0
             G[replaced, :] = W[replaced] @ W.T
             G[:, replaced] = G[replaced, :].T
-        st.gram = G if is_omp else None
+        st.gram = G
         self.n_steps_ += 1
         st.elapsed += time.perf_counter() - t_start
-        xx = stats.xx or 1.0
-        h = st.history
-        h["objective"].append(_in_data_units(np.mean(stats.obj), st.scale))
-        h["rel_error"].append(float(np.sqrt(np.sum(np.asarray(stats.r, dtype=np.float64) ** 2) / xx)))
-        h["mean_nnz"].append(stats.nnz / eta)
-        h["time"].append(st.elapsed)
+        self._record(st.history, st.elapsed, np.mean(stats.obj), np.sum(np.asarray(stats.r, dtype=np.float64) ** 2),
+                     stats.xx or 1.0, eta, stats.nnz, st.scale)
 
     # -- public API --------------------------------------------------------------------
     def fit(self, X, y=None):
@@ -394,24 +391,28 @@ class OnlineDictionaryLearning(DictionaryLearner):
         def batch(s, order):
             rows = src[s: s + self.batch_size] if order is None else src[order[s: s + self.batch_size]]
             rows /= inv
-            self._step(rows, coder)
+            return self._step(rows, coder)
 
-        return self._run_epochs(src.shape[0], batch)
+        return self._run_epochs(src.shape[0], batch, X)
 
-    def _run_epochs(self, N, batch):
-        """``max_iter`` passes over ``N`` rows: ``batch(first_row, order or None)`` per mini-batch,
-        the callback after each (True stops); returns ``self`` with the history finished."""
-        rng = self.state_.rng
+    def _run_epochs(self, N, batch, X):
+        """``max_iter`` passes over ``N`` rows: ``batch(first_row, order or None) -> _BatchStats``
+        per mini-batch, the callbacks after each (True stops; their time is not counted);
+        returns ``self`` with the history finished."""
+        st = self.state_
+        cbs = self._begin_callbacks(X)
         self.n_iter_ = 0
         for epoch in range(self.max_iter):
-            order = rng.permutation(N) if self.shuffle else None
+            order = st.rng.permutation(N) if self.shuffle else None
             for s in range(0, N, self.batch_size):
-                batch(s, order)
-                if self.callback is not None and self.callback(self, self.n_steps_):
-                    self._finish_history(self.state_.history)
+                stats = batch(s, order)
+                if cbs and self._step_callbacks(cbs, self.n_steps_, stats.obj, stats.r, st.scale):
+                    self._finish_history(st.history)
+                    self._end_callbacks(cbs)
                     return self
             self.n_iter_ = epoch + 1
-        self._finish_history(self.state_.history)
+        self._finish_history(st.history)
+        self._end_callbacks(cbs)
         return self
 
     def _fit_dask(self, X):
@@ -431,7 +432,6 @@ class OnlineDictionaryLearning(DictionaryLearner):
         """
         import dask
         import dask.array  # noqa: F401  (dask.array.isfinite below)
-        from ..solvers.greedy import OMP
 
         owner = type(self).__name__
         if X.ndim != 2:
@@ -466,15 +466,16 @@ class OnlineDictionaryLearning(DictionaryLearner):
             e = min(s + self.batch_size, N)
             st = self.state_
             W = self.components_
-            if type(coder) is OMP and st.gram is None:
+            if st.gram is None:
                 st.gram = _gram(W)
             Wb, Gb = (W, st.gram) if client is None else client.scatter([W, st.gram], broadcast=True)
             cuts = np.unique(np.clip(starts, s, e))
             tasks = [dask.delayed(_batch_stats)(coder, Wb, Gb, X[a:b] / inv, scale) for a, b in zip(cuts[:-1], cuts[1:])]
             stats = _BatchStats.total(list(dask.compute(*tasks)))
             self._update(stats, e - s, lambda rows: np.asarray((X[s + rows] / inv).compute()), coder, t_start)
+            return stats
 
-        return self._run_epochs(N, batch)
+        return self._run_epochs(N, batch, X)
 
     def partial_fit(self, X, y=None):
         """Update the dictionary with one mini-batch (all rows of ``X``).

@@ -327,6 +327,27 @@ class Homotopy(_HomotopyBase):
     def _lam(self, C):
         return lam_vector(self.lam, self.lam_scale, C, np.float64)
 
+    def recover_gram(self, gram, correlations, *, norms_squared=None, factor=None):
+        """The path followed on ``gram`` and ``correlations`` directly (see :meth:`Recoverer.recover_gram`).
+
+        The rank bound of the path is ``n`` (the dictionary's row count is not known from the
+        Gram matrix), so a path reaching rank(D) active atoms ends as :func:`homotopy_batch`
+        says; ``max_iter=None`` allows ``8·n`` breakpoints. Without ``norms_squared``, or for
+        complex input, the generic default runs.
+        """
+        if norms_squared is None or np.iscomplexobj(gram) or np.iscomplexobj(correlations):
+            return super().recover_gram(gram, correlations, norms_squared=norms_squared, factor=factor)
+        from ..gram_coding import check_gram_inputs, gram_lasso_solution
+        from ._omp_kernels import use_numba
+
+        G, C, yy, single = check_gram_inputs(gram, correlations, norms_squared)
+        G64, C64 = G.astype(np.float64), C.astype(np.float64)
+        lam = self._lam(C64)
+        steps = 8 * G.shape[0] if self.max_iter is None else self.max_iter
+        with blas_single_thread(use_numba(self.engine) and gram_is_small(*G.shape, C.shape[1])):
+            X, _, _ = homotopy_batch(G64, C64, lam, max_steps=steps, tol=self.tol, engine=self.engine)
+        return gram_lasso_solution(G64, C64, yy, X.astype(G.dtype), lam, single)
+
     @classmethod
     def _conformance_params(cls, k):
         return dict(lam=1e-9, lam_scale="relative")
