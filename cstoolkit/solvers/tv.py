@@ -11,6 +11,7 @@ from .._validation import InstanceOf, Interval
 from ..base import IterativeRecoverer
 from ..operators import explicit_matrix
 from ..registry import register
+from ..studies import StudySettings
 
 __all__ = ["TVMinimization"]
 
@@ -105,6 +106,10 @@ class TVMinimization(IterativeRecoverer):
     Chambolle & Pock, "A first-order primal-dual algorithm for convex problems with
     applications to imaging", J. Math. Imaging Vis. 40 (2011).
     """
+
+    study_settings = StudySettings(
+        family="other", phase=dict(max_iter=20000, tol=1e-10), embedding={}, studies=(),
+        note="total variation models piecewise-constant signals and images, not sparse coefficient vectors")
 
     objective_kind = "tv"
     _parameter_constraints = {
