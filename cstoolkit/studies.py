@@ -142,6 +142,13 @@ class StudySettings:
             raise ValueError(f"unknown study {study!r}; choose from {', '.join(STUDIES)}.")
         return resolve_params(getattr(self, study), k)
 
+    def record(self, study: str) -> dict:
+        """JSON-ready settings for ``study`` (a study's output records them; ``"k"``: the sparsity)."""
+        if study not in STUDIES:
+            raise ValueError(f"unknown study {study!r}; choose from {', '.join(STUDIES)}.")
+        params = {p: "k" if v is SPARSITY else v for p, v in getattr(self, study).items()}
+        return dict(params=params, family=self.family, slow=self.slow, budget_limited=self.budget_limited)
+
     def describe(self) -> str:
         """One line for listings (``cstoolkit list``): family, studies, flags."""
         parts = [f"family {self.family}", "studies: " + (", ".join(s for s in STUDIES if s in self.studies) or "none")]

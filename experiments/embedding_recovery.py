@@ -46,7 +46,7 @@ from pathlib import Path
 
 import cstoolkit as cs
 from cstoolkit.experiment import write_csv, write_json
-from cstoolkit.studies import SPARSITY, settings_of
+from cstoolkit.studies import settings_of
 from experiments import _common, _plotting
 from experiments._common import environment  # also imported from here by the other studies
 from experiments._embedding_compute import (  # noqa: F401  (the study's API, one import away)
@@ -80,13 +80,6 @@ def summary(rows: list[dict], ratios=(0.25, 0.5, 1.0)) -> list[dict]:
             out.append({**{k: _plotting.finite_or_nan(r[k]) for k in ("err_median", "floor_median")},
                         **{k: r.get(k) for k in ("basis", "solver", "m", "n_signals", "n_diverged", "seconds")}})
     return out
-
-
-def settings_record(name: str) -> dict:
-    """The declared embedding-study settings of ``name`` for the study's JSON (``k``: the sparsity)."""
-    st = settings_of(name)
-    return dict(params={p: "k" if v is SPARSITY else v for p, v in st.embedding.items()}, family=st.family,
-                slow=st.slow)
 
 
 def main(argv=None):
@@ -130,7 +123,7 @@ def main(argv=None):
     meta = dict(n_signals=cfg["n_signals"], lam_rel=cfg["lam_rel"])
     write_json(out / f"{NAME}.json", dict(
         config={**cfg, "quick": args.quick, "seed": SEED, "solvers": solvers, "bases": bases,
-                "slow": [s for s in solvers if is_slow(s)], "settings": {s: settings_record(s) for s in solvers},
+                "slow": [s for s in solvers if is_slow(s)], "settings": {s: settings_of(s).record("embedding") for s in solvers},
                 "synthetic": SYNTHETIC if cfg["matrix"] == "synthetic" else None},
         dictionary=str(setup["dict_label"]), dictionary_fit_seconds=float(setup["fit_seconds"]),
         # the compute time of the numbers (dictionary fit + the runs that computed the cells), kept on a cached rerun

@@ -37,7 +37,7 @@ import numpy as np
 import cstoolkit as cs
 from cstoolkit import phase
 from cstoolkit.experiment import cell_seed, read_csv, write_csv, write_json
-from cstoolkit.studies import SPARSITY, settings_of, solvers_in
+from cstoolkit.studies import settings_of, solvers_in
 from cstoolkit.theory import rho_l1
 from experiments import _common, _plotting
 
@@ -228,15 +228,6 @@ def redraw(src, out):
     draw(rows, meta["crossings"], out)
 
 
-def settings_record(solver) -> dict:
-    """The declared phase-diagram settings of ``solver`` for the study's JSON (``k``: the sparsity)."""
-    if solver == L1:
-        solver = L1_SOLVER
-    st = settings_of(solver)
-    return dict(params={p: "k" if v is SPARSITY else v for p, v in st.phase.items()}, family=st.family,
-                budget_limited=st.budget_limited)
-
-
 def main(argv=None):
     p = _common.parser(__doc__.splitlines()[0])
     p.add_argument("--solvers", default=None,
@@ -270,7 +261,7 @@ def main(argv=None):
     l1 = [c for c in cross if c["solver"] == L1 and np.isfinite(c["rho_cross"])]
     write_json(out / f"{NAME}.json", dict(
         config={**cfg, "quick": args.quick, "solvers": solvers, "seed": SEED,
-                "settings": {s: settings_record(s) for s in solvers},
+                "settings": {s: settings_of(L1_SOLVER if s == L1 else s).record("phase") for s in solvers},
                 "excluded": [s for s in cs.available_recoverers() if s not in solvers]},
         crossings=cross, wall_seconds=sec_map + sec_coarse + sec_fine,
         wall_seconds_map=sec_map, wall_seconds_crossings=sec_coarse + sec_fine, solver_seconds=per_solver,

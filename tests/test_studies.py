@@ -161,6 +161,11 @@ def test_study_settings_validate_and_resolve():
     s = StudySettings(family="l1", phase=dict(lam=1e-3, n_nonzero_coefs=SPARSITY), studies=["phase"])
     assert s.params("phase", 4) == {"lam": 1e-3, "n_nonzero_coefs": 4}
     assert s.params("embedding", 4) == {"n_nonzero_coefs": 4} and s.studies == frozenset({"phase"})
+    rec = s.record("phase")
+    assert rec["params"] == {"lam": 1e-3, "n_nonzero_coefs": "k"} and rec["family"] == "l1"
+    import json
+
+    json.dumps(rec)  # recorded in a study's JSON
     with pytest.raises(TypeError):
         s.phase["lam"] = 1.0  # declared once, read-only
     with pytest.raises(ValueError, match="family must be one of"):
