@@ -30,6 +30,7 @@ from ._threads import blas_single_thread, gram_is_small
 from ._validation import check_signals
 from .callbacks import IterationInfo, as_callbacks
 from .operators import as_operator, compose
+from .studies import DEFAULT as _DEFAULT_STUDY_SETTINGS, StudySettings
 
 from ._certificates import CERTIFICATES, certificate, pow2, safe_col_norms
 
@@ -280,13 +281,17 @@ class Recoverer(ParamsMixin, abc.ABC):
     the per-signal statuses. ``recover`` never changes the solver object.
 
     Class attributes: ``objective_kind`` ("lasso", "bp", "bpdn" or "greedy": which certificate
-    and reference apply), ``supports_complex``, ``supports_x0``, ``_param_units``.
+    and reference apply), ``supports_complex``, ``supports_x0``, ``_param_units``, and
+    ``study_settings`` (:class:`~cstoolkit.studies.StudySettings`: how the studies run it).
     """
 
     name: ClassVar[str] = ""
     #: which certificate and reference apply: "lasso" (½‖Ax−y‖²+λ‖x‖₁), "bp" (min ‖x‖₁ s.t.
     #: Ax=y), "bpdn" (min ‖x‖₁ s.t. ‖Ax−y‖ ≤ ε) or "greedy" (a sparse fit of Ax = y)
     objective_kind: ClassVar[str] = "greedy"
+    #: how the studies (phase diagram, embedding study) run this solver: budget, family, which
+    #: studies, slow or not — never the conformance suite's hints (see :mod:`cstoolkit.studies`)
+    study_settings: ClassVar[StudySettings] = _DEFAULT_STUDY_SETTINGS
     supports_complex: ClassVar[bool] = False
     #: whether ``x0`` (a warm start) is used; solvers that cannot use it reject it
     supports_x0: ClassVar[bool] = True
@@ -558,7 +563,11 @@ class Recoverer(ParamsMixin, abc.ABC):
     # -- conformance-suite hints ---------------------------------------------------------
     @classmethod
     def _conformance_params(cls, k: int) -> dict:
-        """Parameters (a budget, a sparsity k) for a noiseless k-sparse instance; documented per class."""
+        """Parameters (a budget, a sparsity k) for the conformance suite's noiseless k-sparse instance.
+
+        Read by the tests only; the studies read ``study_settings`` (tuning a test never moves
+        a published number).
+        """
         return {}
 
     #: a run stops with ``stop_reason="diverged"`` once a residual norm exceeds this multiple of

@@ -8,6 +8,7 @@ from .._threads import blas_single_thread, gram_is_small
 from .._validation import Interval, Options
 from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..registry import register
+from ..studies import StudySettings
 from ._l1 import L1_CONSTRAINTS, lam_vector
 from .greedy import _dictionary
 
@@ -231,6 +232,11 @@ class Lasso(DirectRecoverer):
     Massias, Gramfort & Salmon, "Celer: a fast solver for the Lasso with dual
     extrapolation", ICML 2018 (working sets and gap-based stopping).
     """
+
+    study_settings = StudySettings(
+        family="l1", phase=dict(lam=1e-4, lam_scale="relative", tol=1e-10),
+        embedding=dict(max_iter=2000, tol=1e-8),
+        studies={"embedding"}, note="14–22 s per phase-diagram cell at its 10,000 epochs")
 
     objective_kind = "lasso"
     _parameter_constraints = {

@@ -9,6 +9,7 @@ from .._validation import Interval, Options
 from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..operators import explicit_matrix, to_dense
 from ..registry import register
+from ..studies import SPARSITY, StudySettings
 
 __all__ = ["OMP", "MP", "omp_batch"]
 
@@ -95,6 +96,8 @@ class OMP(DirectRecoverer):
     >>> np.flatnonzero(res.coef).tolist()
     [3, 70, 200]
     """
+
+    study_settings = StudySettings(family="greedy")
 
     supports_complex = True
     _parameter_constraints = {
@@ -314,6 +317,10 @@ class MP(IterativeRecoverer):
     Mallat & Zhang, "Matching pursuits with time-frequency dictionaries", IEEE Trans.
     Signal Process. 41 (1993).
     """
+
+    study_settings = StudySettings(
+        family="greedy", phase=dict(max_iter=5000, tol=1e-7),
+        embedding=dict(n_nonzero_coefs=SPARSITY, max_iter=2000, tol=1e-8))
 
     supports_x0 = False  # pursues y from x = 0 (a warm start would change the algorithm)
     supports_complex = True

@@ -19,6 +19,7 @@ from .._threads import blas_single_thread, gram_is_small
 from .._validation import Interval, Options
 from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..registry import register
+from ..studies import StudySettings
 from ._l1 import L1_CONSTRAINTS, lam_vector
 from .greedy import _dictionary
 
@@ -311,6 +312,10 @@ class Homotopy(_HomotopyBase):
     Tibshirani, "Least angle regression", Ann. Statist. 32 (2004).
     """
 
+    study_settings = StudySettings(
+        family="l1", phase=dict(lam=1e-9, lam_scale="relative"), embedding={}, studies={"embedding"}, slow=True,
+        note="the ℓ1 reference at λ → 0; a long path per signal on non-sparse vectors")
+
     objective_kind = "lasso"
     _parameter_constraints = {**L1_CONSTRAINTS, **_HomotopyBase._HOMOTOPY_CONSTRAINTS}
 
@@ -385,6 +390,10 @@ class BasisPursuitHomotopy(_HomotopyBase):
     problems", IMA J. Numer. Anal. 20 (2000). Donoho & Tsaig, "Fast solution of ℓ1-norm
     minimization problems when the solution may be sparse", IEEE Trans. Inf. Theory 54 (2008).
     """
+
+    study_settings = StudySettings(
+        family="bp", phase={}, embedding={}, studies={"embedding"},
+        note="the phase diagram's ℓ1 reference itself (drawn as l1)")
 
     objective_kind = "bp"
     _parameter_constraints = dict(_HomotopyBase._HOMOTOPY_CONSTRAINTS)

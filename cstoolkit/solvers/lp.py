@@ -21,6 +21,7 @@ import numpy as np
 from .._validation import Options
 from ..base import DirectRecoverer, DirectSolution
 from ..registry import register
+from ..studies import StudySettings
 from .greedy import _dictionary
 
 __all__ = ["BasisPursuitLP", "basis_pursuit_lp"]
@@ -125,6 +126,10 @@ class BasisPursuitLP(DirectRecoverer):
     (1998). Huangfu & Hall, "Parallelizing the dual revised simplex method", Math. Prog. Comp.
     10 (2018).
     """
+
+    study_settings = StudySettings(
+        family="bp", phase={}, embedding={}, studies={"embedding"}, slow=True,
+        note="one linear program per signal: the ℓ1 reference solved slowly")
 
     objective_kind = "bp"
     _parameter_constraints = {

@@ -26,6 +26,7 @@ from .._validation import Interval, Options
 from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..operators import explicit_matrix, operator_norm, to_dense
 from ..registry import register
+from ..studies import SPARSITY, StudySettings
 from ..theory import tst_rho
 from ._l1 import soft
 
@@ -244,6 +245,10 @@ class IHT(_Thresholding):
     sensing", IEEE J. Sel. Topics Signal Process. 4 (2010).
     """
 
+    study_settings = StudySettings(
+        family="greedy", phase=dict(n_nonzero_coefs=SPARSITY, max_iter=20000, tol=1e-13),
+        embedding=dict(n_nonzero_coefs=SPARSITY, max_iter=300))
+
     _needs_gram = False
     _param_units = {"step_size": "step"}  # μ in units of 1/‖A‖² (the convergence theorem's)
     _parameter_constraints = {
@@ -420,6 +425,10 @@ class IHTMalekiDonoho(_InterferenceHeuristic, IHT):
     sensing", IEEE J. Sel. Topics Signal Process. 4 (2010).
     """
 
+    study_settings = StudySettings(
+        family="greedy", phase=dict(tol=1e-13), budget_limited=True,
+        note="Maleki–Donoho's tuned preset: its budget is part of the algorithm")
+
     _parameter_constraints = {
         **IHT._parameter_constraints,
         "step_size": [Interval("real", 0, None, closed="neither")],
@@ -534,6 +543,10 @@ class ISTMalekiDonoho(_InterferenceHeuristic, _Thresholding):
     problems with a sparsity constraint", Comm. Pure Appl. Math. 57 (2004).
     """
 
+    study_settings = StudySettings(
+        family="greedy", phase=dict(tol=1e-13), embedding={}, budget_limited=True,
+        note="Maleki–Donoho's tuned preset: its budget is part of the algorithm")
+
     _needs_gram = False
     _parameter_constraints = {
         "step_size": [Interval("real", 0, None, closed="neither")],
@@ -565,7 +578,7 @@ class ISTMalekiDonoho(_InterferenceHeuristic, _Thresholding):
 
     @classmethod
     def _conformance_params(cls, k):
-        # the tuned 400-iteration budget (also what phase diagrams run), tolerance below rounding
+        # the tuned 400-iteration budget, tolerance below rounding
         return dict(tol=1e-13)
 
 
@@ -599,6 +612,10 @@ class NIHT(_Thresholding):
     Blumensath & Davies, "Normalized iterative hard thresholding: guaranteed stability and
     performance", IEEE J. Sel. Topics Signal Process. 4 (2010).
     """
+
+    study_settings = StudySettings(
+        family="greedy", phase=dict(n_nonzero_coefs=SPARSITY, max_iter=5000, tol=1e-13),
+        embedding=dict(n_nonzero_coefs=SPARSITY, max_iter=300))
 
     _needs_gram = False
     _parameter_constraints = {
@@ -689,6 +706,8 @@ class HTP(_Thresholding):
     Foucart, "Hard thresholding pursuit: an algorithm for compressive sensing", SIAM J.
     Numer. Anal. 49 (2011).
     """
+
+    study_settings = StudySettings(family="greedy", embedding=dict(n_nonzero_coefs=SPARSITY, max_iter=100))
 
     _parameter_constraints = {
         **_GREEDY_K,
@@ -784,6 +803,8 @@ class CoSaMP(_TwoStage):
     samples", Appl. Comput. Harmon. Anal. 26 (2009).
     """
 
+    study_settings = StudySettings(family="greedy", embedding=dict(n_nonzero_coefs=SPARSITY, max_iter=100))
+
     _debias = False
     _parameter_constraints = {**_GREEDY_K, **_ITER}
 
@@ -822,6 +843,8 @@ class SubspacePursuit(_TwoStage):
     Dai & Milenkovic, "Subspace pursuit for compressive sensing signal reconstruction",
     IEEE Trans. Inf. Theory 55 (2009).
     """
+
+    study_settings = StudySettings(family="greedy", embedding=dict(n_nonzero_coefs=SPARSITY, max_iter=100))
 
     _parameter_constraints = {**_GREEDY_K, **_ITER}
 
@@ -871,6 +894,10 @@ class TSTMalekiDonoho(SubspacePursuit):
     sensing", IEEE J. Sel. Topics Signal Process. 4 (2010).
     """
 
+    study_settings = StudySettings(
+        family="greedy", phase={}, budget_limited=True,
+        note="Maleki–Donoho's tuned preset: its budget is part of the algorithm")
+
     def __init__(self, *, n_nonzero_coefs=None, max_iter=300, tol=1e-10):
         super().__init__(n_nonzero_coefs=n_nonzero_coefs, max_iter=max_iter, tol=tol)
 
@@ -915,6 +942,8 @@ class StOMP(_Thresholding):
     equations by stagewise orthogonal matching pursuit", IEEE Trans. Inf. Theory 58 (2012).
     Benjamini & Hochberg, "Controlling the false discovery rate", JRSS B 57 (1995).
     """
+
+    study_settings = StudySettings(family="greedy", phase={}, embedding={})
 
     _sparsity_budget = False
     _certificate_param = "tol"  # its tol is a relative residual

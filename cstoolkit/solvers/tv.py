@@ -21,6 +21,7 @@ from .._validation import InstanceOf, Interval, Options
 from ..base import IterativeRecoverer
 from ..operators import explicit_matrix
 from ..registry import register
+from ..studies import StudySettings
 
 __all__ = ["TVMinimization", "gradient", "gradient_adjoint", "total_variation"]
 
@@ -359,6 +360,10 @@ class TVMinimization(IterativeRecoverer):
     Boyd, Parikh, Chu, Peleato & Eckstein, "Distributed optimization and statistical learning
     via the alternating direction method of multipliers", Found. Trends Mach. Learn. 3 (2011).
     """
+
+    study_settings = StudySettings(
+        family="other", phase=dict(max_iter=20000, tol=1e-10), embedding={}, studies=(),
+        note="total variation models piecewise-constant signals and images, not sparse coefficient vectors")
 
     objective_kind = "tv"
     _parameter_constraints = {
