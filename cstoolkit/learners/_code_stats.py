@@ -4,7 +4,7 @@ A mini-batch of ``n`` rows coded with ``k`` of ``K`` atoms each has ``n·k`` non
 dense products, ``S Sᵀ`` and ``S X`` (``S`` of shape (K, n)) cost ``K²n + Kmn`` multiply-adds —
 0.44 G per 256 rows at K = 1024, m = 640, almost all of them on zeros. From the non-zeros they
 cost ``n·k²`` and ``n·k·m`` (65 k and 2.6 M): the codes are first listed per row
-(:func:`code_lists`, the padded layout of :class:`~cstoolkit.learners._base.SparseCodes`),
+(:func:`code_lists`, the padded layout of :class:`~cstoolkit.learners.codes.SparseCodes`),
 then ``Σ c xᵀ`` (:func:`codes_times_rows`) and the update ``A += Σ c cᵀ / n``
 (:func:`add_code_outer`) walk those lists.
 
