@@ -33,26 +33,22 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import cstoolkit as cs  # noqa: E402
+import cstoolkit as cs
 
 SEED = 0
 
 
 # --------------------------------------------------------------------------------------------
 def make_problem(m, n, k, B, seed):
+    """Gaussian A (N(0, 1/m) entries) and B exactly k-sparse signals with N(0, 1) amplitudes."""
     rng = np.random.default_rng(seed)
-    A = rng.standard_normal((m, n)) / np.sqrt(m)
-    X = np.zeros((n, B))
-    for b in range(B):  # problem generation only
-        X[rng.choice(n, k, replace=False), b] = rng.standard_normal(k)
+    A = cs.ensembles.gaussian(m, n, random_state=rng)
+    X = cs.signals.sparse_signals(n, k, B, random_state=rng)
     return A, X, A @ X
 
 
@@ -126,7 +122,7 @@ def _instances(i, j, delta, rho, n, trials, seed):
     k = max(int(round(rho * m)), 1)
     rng = np.random.default_rng([seed, i, j])
     for _ in range(trials):
-        A = rng.standard_normal((m, n)) / np.sqrt(m)
+        A = cs.ensembles.gaussian(m, n, random_state=rng)
         x = cs.signals.sparse_signals(n, k, 1, random_state=rng)
         yield A, x, A @ x
 

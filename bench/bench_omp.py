@@ -34,16 +34,13 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import cstoolkit  # noqa: E402
-from cstoolkit.solvers._omp_kernels import numba_available  # noqa: E402
+import cstoolkit
+from cstoolkit.solvers._omp_kernels import numba_available
 
 CASES = {
     "256x1024": dict(m=256, n=1024, k=32),
@@ -52,13 +49,12 @@ CASES = {
 
 
 def make_problem(m, n, k, n_signals, seed):
-    """Unit-norm Gaussian dictionary and exactly k-sparse signals with Gaussian amplitudes."""
+    """Unit-norm Gaussian dictionary (the uniform spherical ensemble) and exactly k-sparse signals
+    with Gaussian amplitudes; ``supports`` (n_signals, k) sorted per signal."""
     rng = np.random.default_rng(seed)
-    D = rng.standard_normal((m, n))
-    D /= np.linalg.norm(D, axis=0)
-    supports = np.sort(np.argsort(rng.random((n_signals, n)), axis=1)[:, :k], axis=1)
-    X = np.zeros((n, n_signals))
-    X[supports.T, np.arange(n_signals)] = rng.standard_normal((k, n_signals))
+    D = cstoolkit.ensembles.spherical(m, n, random_state=rng)
+    X, mask = cstoolkit.signals.sparse_signals(n, k, n_signals, random_state=rng, return_support=True)
+    supports = np.nonzero(mask.T)[1].reshape(n_signals, k)  # row-major: each row's indices, sorted
     return D, X, D @ X, supports
 
 

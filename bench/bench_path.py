@@ -25,26 +25,22 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from cstoolkit.solvers.homotopy import lasso_path_homotopy  # noqa: E402
+import cstoolkit as cs
+from cstoolkit.solvers.homotopy import lasso_path_homotopy
 
 SEED = 0
 
 
 def make_case(m, n, k, B, seed):
     rng = np.random.default_rng(seed)
-    A = rng.standard_normal((m, n)) / np.sqrt(m)
-    X = np.zeros((n, B))
-    for b in range(B):
-        X[rng.choice(n, k, replace=False), b] = rng.standard_normal(k)
+    A = cs.ensembles.gaussian(m, n, random_state=rng)
+    X = cs.signals.sparse_signals(n, k, B, random_state=rng)
     return A, A @ X + 0.01 * rng.standard_normal((m, B))
 
 

@@ -17,6 +17,7 @@ from .callbacks import Callback, IterationInfo, MetricsCallback, StopAfter, Stop
 from .embeddings import EmbeddingMatrix, available_embeddings, load_embeddings
 from .operators import DCTBasis, PartialDCT, PartialFourier, as_operator, dottest
 from .registry import LEARNERS, RECOVERERS, register, register_learner
+from .studies import SPARSITY, StudySettings
 from .solvers import FISTA, ISTA, MP, OMP, BasisPursuit, BasisPursuitDenoising, Lasso
 from . import learners  # noqa: F401  (registers dictionary learners)
 
@@ -79,7 +80,7 @@ def available_learners() -> list[str]:
 __all__ = [
     "Recoverer", "IterativeRecoverer", "DirectRecoverer", "DirectSolution", "RecoveryResult", "HISTORY_KEYS", "STATUSES", "make_recoverer", "available_recoverers", "get_recoverer_class",
     "make_learner", "available_learners",
-    "register", "register_learner", "RECOVERERS", "LEARNERS",
+    "register", "register_learner", "RECOVERERS", "LEARNERS", "StudySettings", "SPARSITY",
     "Callback", "IterationInfo", "MetricsCallback", "StopAfter", "StopWhenError",
     "as_operator", "dottest", "DCTBasis", "PartialDCT", "PartialFourier",
     "load_embeddings", "available_embeddings", "EmbeddingMatrix",

@@ -31,6 +31,7 @@ from ._validation import check_signals
 from .callbacks import IterationInfo, as_callbacks
 from .linalg import working_dtype
 from .operators import as_operator, compose
+from .studies import DEFAULT as _DEFAULT_STUDY_SETTINGS, StudySettings
 
 from ._certificates import CERTIFICATES, certificate, pow2, safe_col_norms
 
@@ -273,13 +274,17 @@ class Recoverer(ParamsMixin, abc.ABC):
     the per-signal statuses. ``recover`` never changes the solver object.
 
     Class attributes: ``objective_kind`` ("lasso", "bp", "bpdn" or "greedy": which certificate
-    and reference apply), ``supports_complex``, ``supports_x0``, ``_param_units``.
+    and reference apply), ``supports_complex``, ``supports_x0``, ``_param_units``, and
+    ``study_settings`` (:class:`~cstoolkit.studies.StudySettings`: how the studies run it).
     """
 
     name: ClassVar[str] = ""
     #: which certificate and reference apply: "lasso" (½‖Ax−y‖²+λ‖x‖₁), "bp" (min ‖x‖₁ s.t.
     #: Ax=y), "bpdn" (min ‖x‖₁ s.t. ‖Ax−y‖ ≤ ε) or "greedy" (a sparse fit of Ax = y)
     objective_kind: ClassVar[str] = "greedy"
+    #: how the studies (phase diagram, embedding study) run this solver: budget, family, which
+    #: studies, slow or not — never the conformance suite's hints (see :mod:`cstoolkit.studies`)
+    study_settings: ClassVar[StudySettings] = _DEFAULT_STUDY_SETTINGS
     supports_complex: ClassVar[bool] = False
     #: whether ``x0`` (a warm start) is used; solvers that cannot use it reject it
     supports_x0: ClassVar[bool] = True
@@ -464,6 +469,42 @@ class Recoverer(ParamsMixin, abc.ABC):
             cb.on_run_end(result)
         return result
 
+    def recover_gram(self, gram, correlations, *, norms_squared=None, factor=None):
+        r"""Code signals given only ``G = DᴴD``, ``Dᴴx`` and ``‖x‖²`` (scikit-learn's ``orthogonal_mp_gram`` form).
+
+        The same problem as ``recover(D, x)`` — ½‖D s − x‖² + λ·R(s), or this solver's
+        constraint — for callers that code many signals over one dictionary (learners,
+        compression) and form the Gram matrix once. The default builds an equivalent problem
+        from an eigendecomposition ``G = RᴴR`` (``R`` of rank(G) ≤ min(m, n) rows, plus, when some
+        ``x`` has a part outside the range of D, one row carrying ``√(‖x‖² − ‖R⁻ᴴDᴴx‖²)``, so
+        that every residual norm is exactly that of the original problem) and calls ``recover``
+        on it: ``O(n³)`` once per call (``O(n·r²)`` with ``factor``), then the solver on at most
+        ``min(m, n) + 1`` rows (see :mod:`cstoolkit.gram_coding`). Solvers with a
+        native Gram path (:class:`~cstoolkit.OMP`) override it.
+
+        Parameters
+        ----------
+        gram : ndarray, shape (n, n)
+            ``DᴴD`` (Hermitian positive semi-definite).
+        correlations : ndarray, shape (n,) or (n, B)
+            ``Dᴴx`` per signal.
+        norms_squared : float or ndarray of shape (B,), optional
+            ``‖x‖²`` per signal. Needed for residual norms, objectives and residual-based
+            stopping rules to be those of the original problem; None takes ``x`` to lie in
+            the range of ``D`` (exact when D has full row rank).
+        factor : ndarray, shape (r, n), optional
+            Any ``R`` with ``RᴴR = gram``, e.g. the dictionary ``D`` when the caller has it: the
+            default then skips the ``O(n³)`` eigendecomposition. Overrides may ignore it.
+
+        Returns
+        -------
+        GramCoding
+            ``coef`` (n,) or (n, B), and the final ``objective`` and ``residual_norm`` per signal.
+        """
+        from .gram_coding import recover_gram_default
+
+        return recover_gram_default(self, gram, correlations, norms_squared, factor)
+
     # -- normalisation -----------------------------------------------------------------
     def _normalised_clone(self, a: float, s_y: float, dtype):
         """A fresh instance with the unit-carrying parameters converted for (A/a, Y/s_y), and
@@ -515,7 +556,11 @@ class Recoverer(ParamsMixin, abc.ABC):
     # -- conformance-suite hints ---------------------------------------------------------
     @classmethod
     def _conformance_params(cls, k: int) -> dict:
-        """Parameters (a budget, a sparsity k) for a noiseless k-sparse instance; documented per class."""
+        """Parameters (a budget, a sparsity k) for the conformance suite's noiseless k-sparse instance.
+
+        Read by the tests only; the studies read ``study_settings`` (tuning a test never moves
+        a published number).
+        """
         return {}
 
     #: a run stops with ``stop_reason="diverged"`` once a residual norm exceeds this multiple of

@@ -3,6 +3,9 @@
 A callback is either a :class:`Callback` instance or a plain function ``f(info)``; both are
 called after every iteration with an :class:`IterationInfo`. Returning ``True`` from
 ``on_step_end`` (or from the function) stops the run with ``stop_reason="callback"``.
+Dictionary learners take the same callbacks (their ``callback`` parameter) and call them after
+every iteration or mini-batch, with the learner as ``info.recoverer`` (see
+:mod:`cstoolkit.learners.base`).
 """
 
 from __future__ import annotations
@@ -23,14 +26,15 @@ class IterationInfo:
     ----------
     iteration : int
         1-based iteration count.
-    coef : ndarray, shape (n_coef, B)
-        Current coefficient estimate (always 2-D inside the loop).
+    coef : ndarray, shape (n_coef, B), or None
+        Current coefficient estimate (always 2-D inside a solver's loop); None from a
+        dictionary learner, which does not keep the codes of an iteration.
     objective : ndarray, shape (B,)
         ½‖A Ψ s − y‖² + λ R(s) per signal (λ R = 0 for greedy solvers).
     residual_norm : ndarray, shape (B,)
         ‖A Ψ s − y‖₂ per signal.
-    recoverer : Recoverer
-        The running solver.
+    recoverer : Recoverer or DictionaryLearner
+        The running solver (or learner).
     basis : LinearOperator or None
         Sparsity basis Ψ, if any; ``x`` applies it lazily.
     """

@@ -254,6 +254,9 @@ def _describe(registry, kind: str) -> list[str]:
     for name in registry.names():
         cls = registry.get(name)
         lines.append(f"  {name:<{width}}  {cls.__name__} — {summary_sentence(cls)}")
+        settings = getattr(cls, "study_settings", None)
+        if settings is not None:  # recoverers: how the studies run it (cstoolkit.studies)
+            lines.append(f"      study settings: {settings.describe()}")
         for pname, default in _signature_params(cls):
             shown = "(required)" if default is inspect.Parameter.empty else repr(default)
             lines.append(f"      {pname} = {shown}")

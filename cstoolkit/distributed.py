@@ -20,8 +20,9 @@ the workers of the current default :class:`dask.distributed.Client`, and Ray pro
 Because every cell carries its own seed and is cached as ``<key>.json`` by the driver as
 soon as it returns, a cluster run gives the same numbers as a local one and an
 interrupted cluster run resumes where it stopped. The compute function travels to the
-workers by reference, so it (and ``cstoolkit``) must be importable there; see
-:func:`recovery_cell` for a ready-made one.
+workers by reference, so it (and ``cstoolkit``) must be importable there;
+:func:`cstoolkit.phase.phase_trial` (one phase-diagram cell, the compute function of
+``experiments/phase_transition.py``) is a ready-made one.
 """
 
 from __future__ import annotations
@@ -29,10 +30,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import time
 from typing import Iterator
-
-import numpy as np
 
 __all__ = [
     "DASK_SCHEDULER_ENV",
@@ -40,7 +38,6 @@ __all__ = [
     "parallel_backend",
     "dask_client",
     "register_ray",
-    "recovery_cell",
 ]
 
 logger = logging.getLogger(__name__)
@@ -180,7 +177,7 @@ def parallel_backend(backend: str | None, *, scheduler: str | None = None, **clu
     Examples
     --------
     >>> with parallel_backend("dask") as b:                      # doctest: +SKIP
-    ...     rows = run_grid(cells, recovery_cell, "cache", backend=b, n_jobs=-1)
+    ...     rows = run_grid(cells, phase_trial, "cache", backend=b, n_jobs=-1)
     """
     if backend == "dask":
         with dask_client(scheduler, **cluster_kwargs):
@@ -194,55 +191,3 @@ def parallel_backend(backend: str | None, *, scheduler: str | None = None, **clu
         if scheduler is not None:
             raise ValueError(f"a scheduler address needs backend='dask' or 'ray', got backend={backend!r}.")
         yield backend
-
-
-def recovery_cell(cell: dict) -> dict:
-    """One phase-transition trial: recover ``k``-sparse signals from ``m`` Gaussian measurements.
-
-    A ready-made, importable cell function for :func:`~cstoolkit.experiment.run_grid` on
-    any backend. The solver minimises its own objective (for ℓ1 solvers
-    :math:`\\tfrac12\\|Ax-y\\|_2^2 + \\lambda\\|x\\|_1`); the trial draws
-    ``A`` (m, n) with :func:`cstoolkit.ensembles.gaussian` and ``X`` (n, trials) with
-    :func:`cstoolkit.signals.sparse_signals`, both seeded by ``cell["seed"]``, so the
-    numbers depend only on the cell.
-
-    Parameters
-    ----------
-    cell : dict
-        Keys ``solver`` (registry name), ``m``, ``n``, ``k``, ``seed`` (int), optional
-        ``trials`` (signals recovered together, default 1) and ``params`` (dict of solver
-        parameters, default ``{}``).
-
-    Returns
-    -------
-    result : dict
-        ``rel_error`` (list, one per trial), ``success_rate`` (fraction with relative error
-        below :data:`cstoolkit.metrics.MALEKI_DONOHO_TOL`), ``n_iter`` and ``seconds``.
-
-    References
-    ----------
-    .. [1] D. L. Donoho and J. Tanner, "Observed universality of phase transitions in
-       high-dimensional geometry", Phil. Trans. R. Soc. A 367 (2009) 4273–4293.
-    """
-    from . import make_recoverer
-    from .ensembles import gaussian
-    from .metrics import relative_error, success
-    from .signals import sparse_signals
-
-    missing = {"solver", "m", "n", "k", "seed"} - set(cell)
-    if missing:
-        raise KeyError(f"recovery_cell needs keys {sorted(missing)}; got {sorted(cell)}.")
-    rng = np.random.default_rng(int(cell["seed"]))
-    seeds = rng.integers(0, 2**31 - 1, size=2)
-    A = gaussian(int(cell["m"]), int(cell["n"]), random_state=int(seeds[0]))
-    X = sparse_signals(int(cell["n"]), int(cell["k"]), int(cell.get("trials", 1)), random_state=int(seeds[1]))
-    t0 = time.perf_counter()
-    res = make_recoverer(cell["solver"], **dict(cell.get("params", {}))).recover(A, A @ X)
-    seconds = time.perf_counter() - t0
-    err = np.atleast_1d(relative_error(X, res.x))
-    return {
-        "rel_error": err.tolist(),
-        "success_rate": float(np.mean(success(X, res.x))),
-        "n_iter": int(np.max(res.n_iter)),
-        "seconds": seconds,
-    }

@@ -167,6 +167,17 @@ class GridInfo:
         return dataclasses.asdict(self)
 
 
+def _plain(value):
+    """A JSON-ready value: threadpoolctl reports some versions as functions (scipy's
+    fast_matrix_market, once ``scipy.io.mmread`` has run), which the cache cannot store."""
+    if callable(value):
+        try:
+            value = value()
+        except Exception:  # pragma: no cover - an odd third-party hook: keep its name
+            value = repr(value)
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
+
+
 @functools.lru_cache(maxsize=None)
 def engine_info() -> dict:
     """The numerical engine of this process: compiled kernels (numba) or numpy, and BLAS threads.
@@ -192,7 +203,7 @@ def engine_info() -> dict:
     try:
         from threadpoolctl import threadpool_info
 
-        pools = [{k: d.get(k) for k in ("user_api", "internal_api", "version", "num_threads", "threading_layer")}
+        pools = [{k: _plain(d.get(k)) for k in ("user_api", "internal_api", "version", "num_threads", "threading_layer")}
                  for d in threadpool_info()]
     except Exception:  # pragma: no cover - threadpoolctl comes with scikit-learn
         pools = []

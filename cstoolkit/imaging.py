@@ -181,31 +181,70 @@ class FourierSampling2D(LinearOperator):
     conjugate-symmetric set Ω carry |Ω| real numbers: Re X(k) at self-conjugate frequencies
     (DC, Nyquist) and √2·Re X(k), √2·Im X(k) at one frequency of each pair. The operator is
     real, of shape (|Ω|, rows·cols), and its rows are orthonormal (``A Aᵀ = I``; attribute
-    ``orthonormal_rows``), so ``Aᵀ y`` is the minimum-energy (zero-filled) reconstruction
+    ``orthonormal_rows``, for ``scale = 1``), so ``Aᵀ y`` is the minimum-energy (zero-filled) reconstruction
     and the projection onto ``{x : Ax = y}`` is ``x − Aᵀ(Ax − y)``.
+
+    The partial-DFT structure is declared for solvers that can use it: ``fourier_mask`` (the
+    conjugate-symmetric mask) says that the null space is ``{x : (F x)_k = 0, k ∈ Ω}`` — the
+    ``tv`` recoverer then solves its x-update exactly in the Fourier domain. Multiplying by a
+    scalar (``c * A``, ``A / c``, ``-A``) keeps the structure: the result is a
+    ``FourierSampling2D`` with ``scale`` multiplied by c and ``A Aᵀ = row_gram_scale·I``.
 
     Parameters
     ----------
-    mask : ndarray of bool, shape (rows, cols)
+    mask : ndarray of bool, shape (rows, cols) or (n,)
         Sampled frequencies in NumPy's FFT order (DC at [0, 0]); made conjugate symmetric
         (k sampled ⇒ −k sampled) if it is not.
+    scale : float, default=1.0
+        The operator is ``scale`` times the orthonormal-row sampling above (non-zero).
     """
 
-    orthonormal_rows = True
-
-    def __init__(self, mask):
+    def __init__(self, mask, scale: float = 1.0):
         mask = np.asarray(mask, dtype=bool)
         if mask.ndim not in (1, 2) or not mask.any():
             raise ValueError(f"mask must be a non-empty 1-D or 2-D boolean array, got shape {mask.shape}.")
+        scale = float(scale)
+        if not np.isfinite(scale) or scale == 0:
+            raise ValueError(f"scale must be a finite non-zero number, got {scale}.")
         self.image_shape = mask.shape
         conj = _conjugate_index(mask.shape)
         flat = mask.ravel() | mask.ravel()[conj]
         self.mask = flat.reshape(mask.shape)
+        self.scale = scale
+        #: A Aᵀ = row_gram_scale · I
+        self.row_gram_scale = scale**2
+        self.orthonormal_rows = scale**2 == 1.0
         k = np.flatnonzero(flat)
         self._self = k[conj[k] == k]
         self._half = k[conj[k] > k]
         n = mask.size
         super().__init__(dtype=np.dtype(np.float64), shape=(self._self.size + 2 * self._half.size, n))
+
+    @property
+    def fourier_mask(self) -> np.ndarray:
+        """The sampled frequencies Ω (bool, ``image_shape``, FFT order, conjugate symmetric)."""
+        return self.mask
+
+    # -- a scalar multiple of a partial DFT is a partial DFT (the structure survives normalisation)
+    def _rescaled(self, c):
+        if np.isscalar(c) and np.isreal(c) and np.isfinite(c) and c != 0:
+            return FourierSampling2D(self.mask, scale=self.scale * float(np.real(c)))
+        return None
+
+    def __mul__(self, other):
+        out = self._rescaled(other)
+        return super().__mul__(other) if out is None else out
+
+    def __rmul__(self, other):
+        out = self._rescaled(other)
+        return super().__rmul__(other) if out is None else out
+
+    def __truediv__(self, other):
+        out = self._rescaled(1.0 / other) if np.isscalar(other) and other != 0 else None
+        return super().__truediv__(other) if out is None else out
+
+    def __neg__(self):
+        return self._rescaled(-1.0)
 
     def _fft(self, x):
         return np.fft.fftn(np.asarray(x, dtype=float).reshape(self.image_shape), norm="ortho").ravel()
@@ -213,14 +252,15 @@ class FourierSampling2D(LinearOperator):
     def _matvec(self, x):
         X = self._fft(np.ravel(x))
         h = X[self._half]
-        return np.concatenate([X[self._self].real, np.sqrt(2) * h.real, np.sqrt(2) * h.imag])
+        c = self.scale
+        return np.concatenate([c * X[self._self].real, (c * np.sqrt(2)) * h.real, (c * np.sqrt(2)) * h.imag])
 
     def _rmatvec(self, v):
         v = np.ravel(v)
         s, nh = self._self.size, self._half.size
         W = np.zeros(int(np.prod(self.image_shape)), dtype=complex)
-        W[self._self] = v[:s]
-        W[self._half] = np.sqrt(2) * (v[s:s + nh] + 1j * v[s + nh:])
+        W[self._self] = self.scale * v[:s]
+        W[self._half] = (self.scale * np.sqrt(2)) * (v[s:s + nh] + 1j * v[s + nh:])
         return np.fft.ifftn(W.reshape(self.image_shape), norm="ortho").real.ravel()
 
     def _matmat(self, X):

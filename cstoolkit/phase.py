@@ -11,7 +11,12 @@ The building blocks of a Donoho–Tanner diagram, as SparseLab computed them:
   function of ρ (or of any sweep variable) fitted by maximum likelihood on the binomial
   counts, and the value where it crosses a level (50% for a phase transition);
 * :func:`crossings_by_group` — one crossing per δ (per solver) from a table of cells;
-* :func:`phase_recoverer` — a registered solver configured for noiseless k-sparse recovery.
+* :func:`phase_recoverer` — a registered solver configured for noiseless k-sparse recovery
+  (its declared :class:`~cstoolkit.studies.StudySettings`);
+* :func:`phase_trial` — one cell of a diagram: draw A and k-sparse signals from the cell's
+  seed, recover them in one batched call, count the successes. The compute function of
+  ``experiments/phase_transition.py`` and a ready-made cell function for
+  :func:`~cstoolkit.experiment.run_grid` on a cluster (:mod:`cstoolkit.distributed`).
 
 The theoretical curve ρ(δ) is :func:`cstoolkit.theory.rho_l1`.
 
@@ -27,6 +32,7 @@ Efron, Hastie, Johnstone & Tibshirani, "Least angle regression", Ann. Statist. 3
 from __future__ import annotations
 
 import logging
+import time
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -41,6 +47,7 @@ __all__ = [
     "logistic_crossing",
     "crossings_by_group",
     "phase_recoverer",
+    "phase_trial",
 ]
 
 logger = logging.getLogger(__name__)
@@ -292,10 +299,11 @@ def crossings_by_group(rows: Iterable[Mapping], *, group: Sequence[str], x: str 
 def phase_recoverer(name: str, k: int, overrides: Mapping | None = None):
     """A registered recoverer configured for noiseless recovery of k-sparse signals.
 
-    Starts from the solver's own ``_conformance_params(k)`` (the settings under which it
-    recovers an easy noiseless instance — sparsity budget ``k`` for greedy methods, a small λ
-    for ℓ1-penalised ones) and applies ``overrides`` (e.g. a cap on ``max_iter`` to keep a
-    diagram affordable). Parameters the solver does not accept are dropped with a log line.
+    Takes the solver's declared phase-diagram settings (``study_settings.phase`` of
+    :class:`~cstoolkit.studies.StudySettings`: its budget and tolerance, a small λ for
+    ℓ1-penalised solvers, the sparsity ``k`` for greedy ones) and applies ``overrides``.
+    Never the conformance suite's hints: loosening a test does not move a published crossing.
+    Parameters the solver does not accept are dropped with a log line.
 
     Parameters
     ----------
@@ -311,12 +319,71 @@ def phase_recoverer(name: str, k: int, overrides: Mapping | None = None):
     recoverer : Recoverer
     """
     from .registry import RECOVERERS
+    from .studies import settings_of
 
     cls = RECOVERERS.get(name)
-    params = dict(cls._conformance_params(int(k)))
+    params = settings_of(cls).params("phase", int(k))
     params.update(overrides or {})
     valid = set(cls._param_names())
     dropped = sorted(set(params) - valid)
     if dropped:
         logger.info("phase_recoverer(%s): ignoring parameters %s", name, dropped)
     return cls(**{p: v for p, v in params.items() if p in valid})
+
+
+def phase_trial(cell: Mapping) -> dict:
+    r"""One phase-diagram cell: recover ``trials`` k-sparse signals from m Gaussian measurements.
+
+    Draws ``A`` (m, n) with :func:`cstoolkit.ensembles.gaussian` (N(0, 1/m) entries) and then
+    ``X`` (n, trials) with :func:`cstoolkit.signals.sparse_signals` (uniform support, ``amplitude``
+    non-zeros) from one generator seeded by ``cell["seed"]``, so the numbers depend only on the
+    cell; recovers ``Y = A X`` in one batched call with :func:`phase_recoverer` (plus the cell's
+    ``params``) and scores each signal with :func:`phase_success`.
+
+    Parameters
+    ----------
+    cell : mapping
+        ``solver`` (registry name), ``n``, ``m``, ``k``, ``seed`` (int); optional ``trials``
+        (default 1), ``amplitude`` (default "gaussian", see
+        :func:`~cstoolkit.signals.sparse_signals`) and ``params`` (parameters on top of the
+        solver's phase-diagram settings, default none).
+
+    Returns
+    -------
+    result : dict
+        ``delta`` = m/n, ``rho`` = k/m, ``successes``, ``success_rate``, ``rel_error`` (list, one
+        per trial), ``capped`` (trials whose run reached ``max_iter``), ``max_iter`` (None
+        when the solver has no such budget), ``n_iter`` (largest) and ``seconds``.
+
+    Raises
+    ------
+    KeyError
+        When a required key is missing.
+
+    References
+    ----------
+    Donoho & Tanner, Phil. Trans. R. Soc. A 367 (2009) 4273–4293.
+    """
+    from .ensembles import gaussian
+    from .metrics import relative_error
+    from .signals import sparse_signals
+
+    missing = {"solver", "n", "m", "k", "seed"} - set(cell)
+    if missing:
+        raise KeyError(f"phase_trial needs keys {sorted(missing)}; got {sorted(cell)}.")
+    n, m, k, B = int(cell["n"]), int(cell["m"]), int(cell["k"]), int(cell.get("trials", 1))
+    rng = np.random.default_rng(int(cell["seed"]))
+    A = gaussian(m, n, random_state=rng)
+    X = sparse_signals(n, k, B, amplitude=cell.get("amplitude", "gaussian"), random_state=rng)
+    rec = phase_recoverer(cell["solver"], k, cell.get("params"))
+    t0 = time.perf_counter()
+    with np.errstate(all="ignore"):  # a diverging solver is a failure, reported as such
+        res = rec.recover(A, A @ X)
+    seconds = time.perf_counter() - t0
+    it = np.broadcast_to(np.asarray(res.n_iter), (B,))
+    cap = rec.get_params().get("max_iter")
+    ok = phase_success(X, res.x)
+    return dict(delta=m / n, rho=k / m, successes=int(ok.sum()), success_rate=float(np.mean(ok)),
+                rel_error=np.atleast_1d(relative_error(X, res.x)).tolist(),
+                capped=int(np.count_nonzero(it >= cap)) if cap is not None else 0, max_iter=cap,
+                n_iter=int(np.max(it)), seconds=seconds)

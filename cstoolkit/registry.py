@@ -54,6 +54,13 @@ class Registry:
 
         return deco
 
+    def unregister(self, name: str) -> type:
+        """Remove ``name`` (a class defined for a test or in a notebook) and return its class."""
+        self._load()
+        if name not in self._classes:
+            raise UnknownNameError(f"{self.kind} {name!r} is not registered.")
+        return self._classes.pop(name)
+
     def get(self, name: str) -> type:
         """The class registered as ``name``; unknown names raise ``ValueError`` with suggestions."""
         if isinstance(name, type):

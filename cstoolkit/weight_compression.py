@@ -78,6 +78,7 @@ __all__ = [
     "WEIGHT_COMPRESSORS",
     "register_weight_compressor",
     "make_weight_compressor",
+    "available_weight_compressors",
     "index_bits",
     "parameter_budget",
     "svd_parameters",
@@ -106,8 +107,16 @@ def register_weight_compressor(name: str):
 
 
 def make_weight_compressor(name: str, **params) -> "WeightCompressor":
-    """Instantiate the weight compressor registered as ``name`` (``"svd"``, ``"dictionary"``)."""
+    """Instantiate the weight compressor registered as ``name`` (``"svd"``, ``"dictionary"``).
+
+    An unknown name raises ``ValueError`` listing :func:`available_weight_compressors`.
+    """
     return WEIGHT_COMPRESSORS.create(name, **params)
+
+
+def available_weight_compressors() -> list[str]:
+    """Sorted names of every registered weight compressor."""
+    return WEIGHT_COMPRESSORS.names()
 
 
 # ---------------------------------------------------------------------------------------------

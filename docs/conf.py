@@ -194,6 +194,21 @@ def _contract_rst() -> str:
             prow.append((f"``{name}``", f"``{p}``", f"``{getattr(inst, p)!r}``", allowed.replace("<class 'bool'>", "a bool"),
                          units.get(p, "")))
     out += _table(("solver", "parameter", "default", "accepted", "units"), prow)
+    out += ["", "Study settings", "--------------", "",
+            "Generated from each solver's ``study_settings`` (:class:`cstoolkit.studies.StudySettings`): how the "
+            "phase diagram and the embedding study run it (``k``: the sparsity of the cell).", ""]
+    from cstoolkit.studies import STUDIES
+
+    srow = []
+    for name in cs.available_recoverers():
+        st = cs.get_recoverer_class(name).study_settings
+
+        def params(study, st=st):
+            return ", ".join(f"{p}={v!r}" for p, v in st.record(study)["params"].items()).replace("'", "") or "—"
+
+        srow.append((f"``{name}``", st.family, ", ".join(s for s in STUDIES if s in st.studies) or "—", params("phase"),
+                     params("embedding"), "; ".join(f for f in ("slow", "budget_limited") if getattr(st, f)) or "—"))
+    out += _table(("solver", "family", "studies", "phase parameters", "embedding parameters", "flags"), srow)
     return "\n".join(out) + "\n"
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -229,3 +230,24 @@ def save_figure(fig, out: Path, name: str) -> None:
     from experiments import _plotting
 
     _plotting.save(fig, out, name)
+
+
+def environment() -> dict:
+    """Versions and machine facts recorded next to the numbers."""
+    import platform
+    import subprocess
+
+    import numpy as np
+    import scipy
+    import sklearn
+
+    import cstoolkit as cs
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+    except Exception:  # pragma: no cover - git missing
+        commit = ""
+    return dict(python=sys.version.split()[0], numpy=np.__version__, scipy=scipy.__version__,
+                sklearn=sklearn.__version__, cstoolkit=cs.__version__, platform=platform.platform(),
+                cpu_count=os.cpu_count(), git_commit=commit)

@@ -37,7 +37,8 @@ import cstoolkit as cs
 from cstoolkit import compression
 from cstoolkit.experiment import cell_key, write_csv, write_json
 from experiments import _common, _plotting
-from experiments.embedding_recovery import environment, load_matrix
+from experiments._common import environment
+from experiments.embedding_recovery import load_matrix
 
 logger = logging.getLogger(__name__)
 

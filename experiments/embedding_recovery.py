@@ -21,10 +21,16 @@ is the best K-term approximation error of x in that basis (for the overcomplete 
 K-atom OMP fit of x itself, with no compression). K-sparse solvers (greedy) cannot go below
 it; ℓ1 solvers are not limited to K terms and can.
 
-Solver parameters (in ``SOLVER_RULES``/``OVERRIDES`` below): greedy methods get the sparsity
-budget k = min(K, ⌊m/2⌋) (OMP on more than m/2 atoms mostly fits noise); ℓ1-penalised ones
-λ = ``lam_rel``·‖(ΦΨ)ᵀy‖∞ per signal; BPDN ε = ``eps_rel``·‖y‖; basis pursuit fits y exactly.
-Slow solvers (cvxpy and the other one-program-per-signal ones) run on a small subsample.
+Solvers and their parameters are declared in each solver's class (``study_settings``, a
+:class:`cstoolkit.studies.StudySettings`): every solver declaring this study runs, with its
+budget; greedy methods get the sparsity budget k = min(K, ⌊m/2⌋) (OMP on more than m/2 atoms
+mostly fits noise); ℓ1-penalised ones λ = ``lam_rel``·‖(ΦΨ)ᵀy‖∞ per signal; BPDN
+ε = ``eps_rel``·‖y‖; basis pursuit fits y exactly. Solvers declaring ``slow=True`` (cvxpy and
+the other one-program-per-signal ones) run on a small subsample.
+
+The study is split by subject: configuration (``experiments/_embedding_config.py``),
+computation (``_embedding_compute.py``), drawing (``_embedding_draw.py``); this module is the
+script that runs them and records the numbers.
 
     python -m experiments.embedding_recovery [--quick] [--matrix smollm2] [--solvers omp,lasso]
 
@@ -36,22 +42,23 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-import platform
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import numpy as np
-
 import cstoolkit as cs
-from cstoolkit.experiment import cell_key, cell_seed, write_csv, write_json
+from cstoolkit.experiment import write_csv, write_json
+from cstoolkit.studies import settings_of
 from experiments import _common, _plotting
+from experiments._common import environment  # also imported from here by the other studies
+from experiments._embedding_compute import (  # noqa: F401  (the study's API, one import away)
+    _fit_dictionary, _load_setup, _quartiles, compute, kterm_floor, load_matrix, make_cells, prepare)
+from experiments._embedding_config import (  # noqa: F401
+    BASES, BASIS_TITLES, FULL, NAME, QUICK, REPRESENTATIVES, SEED, SYNTHETIC, SYNTHETIC_OVERRIDES, default_solvers,
+    effective_config, greedy_k, is_slow, solver_params)
+from experiments._embedding_draw import (  # noqa: F401
+    FAMILY_LABEL, TABLE_RATIOS, draw, draw_table, ranked_table, redraw, solver_family)
 
 logger = logging.getLogger(__name__)
 
-NAME = "embedding_recovery"
 #: One-line takeaway shown under the figure in the README and the docs.
 TAKEAWAY = (
     "MiniLM vectors are not sparse in any basis tried: ℓ1-type solvers first beat the best 32-term error "
@@ -59,517 +66,10 @@ TAKEAWAY = (
     "while OMP never reaches the floor (0.85 at m = n in PCA); an exactly 32-sparse x_K is recovered "
     "exactly from m/n = 0.375 (BP) and 0.5 (OMP)."
 )
-SEED = 20240604
-BASES = ("identity", "pca", "dct", "learned")
-BASIS_TITLES = {
-    "identity": "(a) identity, x hard-thresholded to K terms\n(error relative to the K-sparse target x_K)",
-    "pca": "(b) PCA basis of held-out rows",
-    "dct": "(c) DCT basis",
-    "learned": "(d) learned dictionary (held-out rows)",
-}
 
-# Default sizes: ~5 min on 2 idle cores. n_signals vectors per cell for fast solvers;
-# the solvers in SLOW run on n_signals_slow vectors at slow_ratios only.
-FULL = dict(
-    matrix="minilm", n_signals=96, n_signals_slow=4, n_heldout=4000,
-    ratios=[0.1, 0.175, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0], slow_ratios=[0.25, 0.5, 1.0],
-    k=32, greedy_max_rho=0.5, lam_rel=0.05, eps_rel=0.05,
-    dict_learner="online", dict_atoms=768, dict_params=dict(batch_size=256, max_iter=2), skip=[],
-)
-# CI: three m values, a small sample, a small dictionary; slow solvers only at m = n.
-QUICK = dict(
-    FULL, n_signals=24, n_heldout=800, ratios=[0.25, 0.5, 1.0],
-    n_signals_slow=2, slow_ratios=[1.0], dict_atoms=128, dict_params=dict(batch_size=128, max_iter=1),
-    # the cvxpy references cost ~2 s per cell in compile overhead alone; bp-lp/admm-* solve the same problems
-    skip=["bp", "bpdn"],
-)
-# Hidden ``--matrix synthetic``: a small compressible matrix so tests exercise the code
-# without the model packages (n = 64, K = 8).
-SYNTHETIC = dict(n_rows=1500, n=64, decay=1.0)
-SYNTHETIC_OVERRIDES = dict(k=8, dict_atoms=96)
-
-# One convex program (or LP) per signal, thousands of iterations, or a long homotopy path on
-# these non-sparse vectors (2–10 s per cell of 8 vectors at n = 384): subsampled. bp, bp-lp and
-# admm-bp solve the same problem (as do bpdn/admm-bpdn, and every lasso-kind solver).
-# IRLS and reweighted ℓ1 solve a weighted least-squares / ℓ1 problem per signal per outer
-# iteration (IRLS: up to 160 s per cell of 96 vectors at n = 384).
-# block-omp: 20 s on the quick configuration's 12 cells.
-# bp-homotopy (compiled) is fast on sparse signals, but these vectors are not sparse: its path has
-# ~m breakpoints per vector (≈6 s per cell of 96 vectors at m = 288); it is the exact-BP
-# representative of the main figure, so it runs on the full sample at every m.
-SLOW = ("bp", "bpdn", "bp-lp", "admm-bp", "admm-bpdn", "admm-lasso", "homotopy", "irls",
-        "reweighted-l1", "block-omp")
-# One representative per family in the main figure (every solver: the companion figure).
-REPRESENTATIVES = {"greedy": "omp", "l1": "lasso", "bp": "bp-homotopy", "beyond-l1": "sl0",
-                   "structured": "group-lasso"}
-# Not run by default (select with --solvers): total variation is a model for piecewise-constant
-# signals and images, not for coefficient vectors in a basis.
-SKIP: tuple = ("tv",)
-# Per-solver settings on top of SOLVER_RULES (iteration caps sized for the time budget).
-OVERRIDES = {
-    "omp": dict(),
-    "mp": dict(max_iter=2000, tol=1e-8),
-    "ista": dict(max_iter=500, tol=1e-6),
-    "fista": dict(max_iter=500, tol=1e-7),
-    "lasso": dict(max_iter=2000, tol=1e-8),
-    "amp": dict(max_iter=300, tol=1e-7),
-    "iht": dict(max_iter=300),
-    "niht": dict(max_iter=300),
-    "htp": dict(max_iter=100),
-    "cosamp": dict(max_iter=100),
-    "sp": dict(max_iter=100),
-    "admm-lasso": dict(max_iter=2000),
-    "admm-bp": dict(max_iter=2000),
-    "admm-bpdn": dict(max_iter=2000),
-    "irls": dict(max_iter=100),
-    # groups of 4 contiguous coefficients (group_size=1 would be the Lasso again)
-    "group-lasso": dict(max_iter=1000, group_size=4),
-}
-
-
-def solver_params(name: str, k: int, cfg: dict) -> dict:
-    """Parameters of solver ``name`` for one cell, by its ``objective_kind`` (see module doc).
-
-    Greedy: ``n_nonzero_coefs = k`` when accepted; ℓ1-penalised: ``lam = lam_rel`` relative to
-    λ_max; BPDN: ``epsilon_rel`` (converted to ε = eps_rel·median‖y‖ in :func:`compute`);
-    then ``OVERRIDES[name]``. Parameters the solver does not take are dropped.
-    """
-    cls = cs.get_recoverer_class(name)
-    valid = set(cls._param_names())
-    kind = cls.objective_kind
-    p: dict = {}
-    if kind == "greedy":
-        p["n_nonzero_coefs"] = int(k)
-    elif kind == "lasso":
-        p.update(lam=cfg["lam_rel"], lam_scale="relative")
-    elif kind == "bpdn":
-        p["epsilon_rel"] = cfg["eps_rel"]
-    p.update(OVERRIDES.get(name, {}))
-    return {q: v for q, v in p.items() if q in valid or q == "epsilon_rel"}
-
-
-def greedy_k(m: int, cfg: dict) -> int:
-    """Sparsity budget of greedy solvers: min(K, ⌊ρ_max·m⌋), at least 1."""
-    return max(1, min(int(cfg["k"]), int(cfg["greedy_max_rho"] * m)))
-
-
-# --------------------------------------------------------------------------------------------
-# data and bases (computed once per configuration, stored next to the cell cache)
-# --------------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=4)
-def load_matrix(name: str):
-    """Rows of the embedding matrix ``(N, n)`` as float64, and a mask of usable rows.
-
-    Special tokens (``[PAD]``, ``[unused17]``, ...) are excluded from sampling: they are
-    untrained or reserved rows, not token vectors. ``"synthetic"`` is a seeded matrix whose
-    rows are compressible in a random orthonormal basis Q (coefficient j ~ N(0, j^(-2·decay))).
-    """
-    if name == "synthetic":
-        rng = np.random.default_rng(SEED)
-        N, n, decay = SYNTHETIC["n_rows"], SYNTHETIC["n"], SYNTHETIC["decay"]
-        Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
-        # Gaussian coefficients with power-law standard deviations: compressible rows and a
-        # decaying spectrum, as in embedding matrices but with a known basis Q
-        C = rng.standard_normal((N, n)) * np.arange(1, n + 1, dtype=float) ** -decay
-        return C @ Q.T, np.ones(N, dtype=bool)
-    emb = cs.load_embeddings(name)
-    X = np.asarray(emb, dtype=np.float64)
-    usable = np.ones(X.shape[0], dtype=bool)
-    if emb.tokens is not None:
-        usable = np.array([not (t.startswith("[") and t.endswith("]")) and not (t.startswith("<") and t.endswith(">"))
-                           for t in emb.tokens])
-    usable &= np.linalg.norm(X, axis=1) > 0
-    return X, usable
-
-
-def effective_config(cfg: dict) -> dict:
-    """The configuration with the synthetic-matrix overrides applied when it is selected."""
-    return {**cfg, **SYNTHETIC_OVERRIDES} if cfg["matrix"] == "synthetic" else dict(cfg)
-
-
-def _setup_spec(cfg: dict) -> dict:
-    keys = ("matrix", "n_signals", "n_heldout", "k", "dict_learner", "dict_atoms", "dict_params")
-    return {"seed": SEED, **{k: cfg[k] for k in keys}}
-
-
-def _fit_dictionary(H: np.ndarray, cfg: dict):
-    """Learn ``dict_atoms`` unit-norm atoms on the held-out rows ``H``; returns (D (n, p), label)."""
-    if cfg["dict_learner"] in cs.available_learners():
-        learner = cs.make_learner(cfg["dict_learner"], n_atoms=cfg["dict_atoms"],
-                                  coder=cs.OMP(n_nonzero_coefs=cfg["k"]), random_state=SEED, **cfg["dict_params"])
-        learner.fit(H)
-        return np.asarray(learner.as_basis(), dtype=np.float64), f"cstoolkit {cfg['dict_learner']} + OMP(k={cfg['k']})"
-    # Fallback when cstoolkit has no learner of that name: scikit-learn's online learner.
-    from sklearn.decomposition import MiniBatchDictionaryLearning
-
-    logger.warning("no cstoolkit learner %r: falling back to sklearn MiniBatchDictionaryLearning", cfg["dict_learner"])
-    mb = MiniBatchDictionaryLearning(n_components=cfg["dict_atoms"], batch_size=256, max_iter=2,
-                                     transform_algorithm="omp", random_state=SEED).fit(H)
-    D = mb.components_.T
-    return D / np.linalg.norm(D, axis=0), "sklearn MiniBatchDictionaryLearning"
-
-
-def kterm_floor(T: np.ndarray, basis: str, k: int, Psi) -> np.ndarray:
-    """Per-signal best k-term relative error of the columns of ``T`` (n, B) in ``basis``.
-
-    Orthonormal bases: exact, from the k largest analysis coefficients (the tail energy).
-    Overcomplete dictionary: a k-atom OMP fit of x itself (the best k-term error is NP-hard;
-    OMP is the standard upper estimate).
-    """
-    if basis == "learned":
-        S = cs.OMP(n_nonzero_coefs=k).recover(Psi, T).coef
-        return cs.metrics.relative_error(T, Psi @ S)
-    C = T if basis == "identity" else (Psi.T @ T if basis == "pca" else cs.DCTBasis(T.shape[0]).rmatmat(T))
-    Ck = cs.sparsify.keep_largest(C.T, k, axis=1).toarray().T
-    return cs.metrics.relative_error(C, Ck)
-
-
-def prepare(cfg: dict, cache: Path) -> Path:
-    """Sample test rows, fit the held-out bases and the floors once; cached as an ``.npz``."""
-    spec = _setup_spec(cfg)
-    path = Path(cache) / f"setup-{cell_key(spec)}.npz"
-    if path.exists():
-        return path
-    X, usable = load_matrix(cfg["matrix"])
-    rng = np.random.default_rng(SEED)
-    rows = rng.permutation(np.flatnonzero(usable))
-    need = cfg["n_signals"] + cfg["n_heldout"]
-    if rows.size < need:
-        raise ValueError(f"{cfg['matrix']} has {rows.size} usable rows; need n_signals + n_heldout = {need}.")
-    test_idx, held_idx = rows[: cfg["n_signals"]], rows[cfg["n_signals"]: need]
-    H = X[held_idx]
-    t0 = time.perf_counter()
-    pca = np.linalg.svd(H, full_matrices=False)[2].T  # (n, n) orthonormal, uncentred
-    D, dict_label = _fit_dictionary(H, cfg)
-    fit_seconds = time.perf_counter() - t0
-    T = X[test_idx].T
-    floors = {b: kterm_floor(T, b, cfg["k"], {"pca": pca, "learned": D}.get(b)) for b in BASES}
-    Path(cache).mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, test_idx=test_idx, pca=pca, learned=D, dict_label=dict_label, fit_seconds=fit_seconds,
-             **{f"floor_{b}": v for b, v in floors.items()})
-    os.replace(tmp, path)
-    return path
-
-
-@functools.lru_cache(maxsize=4)
-def _load_setup(path: str) -> dict:
-    with np.load(path) as z:
-        return {k: z[k] for k in z.files}
-
-
-# --------------------------------------------------------------------------------------------
-# one cell: one solver, one basis, one m
-# --------------------------------------------------------------------------------------------
-def make_cells(cfg: dict, solvers, bases=BASES) -> list[dict]:
-    n = load_matrix(cfg["matrix"])[0].shape[1]
-    cells = []
-    for ratio in sorted(set(cfg["ratios"]) | set(cfg["slow_ratios"])):
-        m = int(round(ratio * n))
-        # the seed ignores solver and basis: every solver sees the same Φ at a given m
-        phi_seed = cell_seed(dict(matrix=cfg["matrix"], n=n, m=m), SEED)
-        for basis in bases:
-            for s in solvers:
-                if ratio not in (cfg["slow_ratios"] if s in SLOW else cfg["ratios"]):
-                    continue
-                ns = cfg["n_signals_slow"] if s in SLOW else cfg["n_signals"]
-                cells.append(dict(matrix=cfg["matrix"], n=n, m=m, basis=basis, solver=s, k=cfg["k"],
-                                  n_signals=min(ns, cfg["n_signals"]), phi_seed=phi_seed,
-                                  params=solver_params(s, greedy_k(m, cfg), cfg), setup=cell_key(_setup_spec(cfg))))
-    return cells
-
-
-def _quartiles(v) -> dict:
-    v = np.asarray(v, dtype=float)
-    if not v.size:
-        return dict(q25=np.nan, median=np.nan, q75=np.nan)
-    if np.isinf(v).any():
-        # diverged signals count as infinitely wrong: quartiles are order statistics then (no
-        # interpolation with ∞), finite while fewer than a quarter/half/three quarters diverged
-        q25, q50, q75 = np.quantile(v, [0.25, 0.5, 0.75], method="inverted_cdf")
-    else:
-        q25, q50, q75 = np.nanpercentile(v, [25, 50, 75])
-    return dict(q25=q25, median=q50, q75=q75)
-
-
-def compute(cell: dict, setup_path: str) -> dict:
-    """Measure the cell's sample with its Φ, recover in its basis with one batched call."""
-    setup = _load_setup(str(setup_path))
-    X, _ = load_matrix(cell["matrix"])
-    n, m, k, B = cell["n"], cell["m"], cell["k"], cell["n_signals"]
-    T = X[setup["test_idx"][:B]].T  # (n, B) real vectors
-    basis = cell["basis"]
-    target = cs.sparsify.keep_largest(T.T, k, axis=1).toarray().T if basis == "identity" else T
-    Psi = {"identity": None, "pca": setup["pca"], "dct": cs.DCTBasis(n), "learned": setup["learned"]}[basis]
-    Phi = cs.ensembles.gaussian(m, n, random_state=cell["phi_seed"])
-    Y = Phi @ target
-    params = dict(cell["params"])
-    if "epsilon_rel" in params:
-        params["epsilon"] = params.pop("epsilon_rel") * float(np.median(np.linalg.norm(Y, axis=0)))
-    floor = setup[f"floor_{basis}"][:B]
-    fq = _quartiles(floor)
-    common = dict(ratio=m / n, floor_q25=fq["q25"], floor_median=fq["median"], floor_q75=fq["q75"])
-    t0 = time.perf_counter()
-    try:
-        # solvers that assume an incoherent Gaussian matrix may diverge on ΦΨ: that is a result
-        with np.errstate(all="ignore"):
-            res = cs.make_recoverer(cell["solver"], **params).recover(Phi, Y, basis=Psi)
-    except Exception as exc:  # one failing solver must not sink the figure; recorded and logged
-        logger.warning("%s failed on %s m=%d: %s", cell["solver"], basis, m, exc)
-        return dict(ok=False, error_msg=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - t0,
-                    **{f"err_{q}": np.nan for q in ("q25", "median", "q75")}, errors=[], err_x_median=np.nan,
-                    nnz_median=np.nan, n_iter=0, stop_reason="error", **common)
-    sec = time.perf_counter() - t0
-    xh = np.asarray(res.x).real
-    with np.errstate(all="ignore"):
-        err = cs.metrics.relative_error(target, xh)
-        err_x = cs.metrics.relative_error(T, xh)
-    # a diverged signal comes back as NaN (Recoverer divergence guard): it is a failure, not a
-    # missing value
-    err, err_x = np.where(np.isnan(err), np.inf, err), np.where(np.isnan(err_x), np.inf, err_x)
-    n_div = int(np.count_nonzero(np.isnan(xh).any(axis=0)))
-    coef = np.asarray(res.coef)
-    nnz = np.count_nonzero(np.abs(coef) > 1e-10 * np.abs(coef).max(axis=0, initial=0), axis=0)
-    # quartiles count diverged signals as infinitely wrong; a quartile that is infinite is stored
-    # as NaN (empty in the CSV) and n_diverged says why — never a numeric stand-in for ∞
-    quart = {f"err_{q}": _plotting.finite_or_nan(v) for q, v in _quartiles(err).items()}
-    return dict(
-        ok=True, error_msg="", seconds=sec, n_iter=int(np.max(res.n_iter)), stop_reason=res.stop_reason,
-        n_diverged=n_div, **quart,
-        err_x_median=_plotting.finite_or_nan(_quartiles(err_x)["median"]),
-        nnz_median=float(np.median(nnz)), errors=np.where(np.isfinite(err), err, np.nan).tolist(), **common,
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# drawing (cached numbers only)
-# --------------------------------------------------------------------------------------------
-NUMERIC = ("err_q25", "err_median", "err_q75", "err_x_median", "floor_q25", "floor_median", "floor_q75",
-           "nnz_median", "n_diverged", "n_signals", "m", "n", "k", "ratio")
-# (b)–(d) live between ~0.3 and ~1.5: the axis zooms there and marks every value outside it
-ZOOM = (0.25, 2.0)
-
-
-def solver_family(name: str) -> str:
-    """Family of a registered solver for the figures: greedy, l1, bp, beyond-l1 or structured."""
-    if name in ("sl0", "irls", "reweighted-l1"):
-        return "beyond-l1"
-    cls = cs.get_recoverer_class(name) if name in cs.available_recoverers() else None
-    if cls is None:
-        return "greedy"
-    if cls.__module__.endswith(".structured"):
-        return "structured"
-    return {"lasso": "l1", "bpdn": "l1", "bp": "bp"}.get(cls.objective_kind, "greedy")
-
-
-FAMILY_LABEL = {"greedy": "greedy", "l1": "ℓ1-penalised", "bp": "exact basis pursuit", "beyond-l1": "beyond ℓ1",
-                "structured": "structured (groups of 4)"}
-
-
-def _prepare_rows(rows) -> list[dict]:
-    rows = _plotting.clean_rows([r for r in rows if _plotting.is_ok(r)], NUMERIC)
-    return _plotting.sorted_rows(rows, ("basis", "solver", "m"))
-
-
-def _sample_note(rows, solvers) -> str:
-    """'B = 96 vectors at 9 values of m' per solver, grouped when they agree."""
-    desc = {}
-    for s in solvers:
-        sr = [r for r in rows if r["solver"] == s]
-        B = sorted({int(r["n_signals"]) for r in sr})
-        nm = len({int(r["m"]) for r in sr})
-        desc.setdefault((tuple(B), nm), []).append(s)
-    parts = []
-    for (B, nm), ss in sorted(desc.items(), key=lambda kv: (-kv[0][0][-1], kv[0][1])):
-        who = "every solver" if len(desc) == 1 else ", ".join(ss)
-        parts.append(f"{who}: B = {'/'.join(map(str, B))} vectors at {nm} values of m")
-    return "; ".join(parts)
-
-
-def _draw_floor(ax, b, br):
-    fl = [r for r in br if np.isfinite(r.get("floor_median", np.nan))]
-    if not fl:
-        return
-    big = max(fl, key=lambda r: (r["n_signals"], r["m"], r["solver"]))  # the floor of the full sample
-    if b == "identity":
-        ax.text(0.98, 0.97, f"x_K is {big['floor_median']:.2f} (median) from x:\n‖x − x_K‖/‖x‖, K = {int(big['k'])}",
-                transform=ax.transAxes, ha="right", va="top", fontsize=8, bbox=dict(fc="white", ec="0.7"))
-        return
-    ax.axhline(big["floor_median"], color="0.35", lw=2.5, ls="-", alpha=0.45, zorder=1,
-               label=f"best K-term error (K = {int(big['k'])})")
-    ax.axhspan(big["floor_q25"], big["floor_q75"], color="k", alpha=0.06, lw=0)
-    ax.text(0.99, big["floor_median"] * 1.04, f"K-term floor {big['floor_median']:.2f}", fontsize=8, ha="right",
-            va="bottom", transform=ax.get_yaxis_transform())
-
-
-def draw(rows: list[dict], out: Path, meta: dict | None = None) -> None:
-    """The main figure (one representative per family, four bases) and the companion table.
-
-    Main: ``NAME.png`` — median error with its IQR band for :data:`REPRESENTATIVES`, the K-term
-    floor; off-axis medians are marked at the edge with their value. Companion:
-    ``NAME_all.png`` — every solver, ranked (see :func:`draw_table`).
-    """
-    plt = _plotting.setup()
-    meta = meta or {}
-    rows = _prepare_rows(rows)
-    present = {r["solver"] for r in rows}
-    reps = [(f, s) for f, s in REPRESENTATIVES.items() if s in present]
-    bases = [b for b in BASES if any(r["basis"] == b for r in rows)]
-    fig, axes = plt.subplots(2, 2, figsize=(12, 9), sharex=True)
-    n_off = 0
-    for ax, b in zip(axes.ravel(), bases):
-        br = [r for r in rows if r["basis"] == b]
-        vals = [r[q] for r in br if r["solver"] in dict(reps).values() for q in ("err_median",)]
-        ylim = _plotting.log_limits(vals) if b == "identity" else ZOOM
-        for j, (fam, s) in enumerate(reps):
-            sr = [r for r in br if r["solver"] == s]
-            if not sr:
-                continue
-            st = _plotting.FAMILY_STYLE[fam]
-            x = np.array([r["m"] / r["n"] for r in sr])
-            med = np.array([r["err_median"] for r in sr])
-            lo = np.clip([r["err_q25"] for r in sr], *ylim)
-            hi = np.clip(np.nan_to_num([r["err_q75"] for r in sr], nan=ylim[1]), *ylim)
-            ax.fill_between(x, lo, hi, color=st["color"], alpha=0.10, lw=0)
-            n_off += _plotting.plot_clipped(ax, x, med, ylim, color=st["color"], ls=st["ls"], marker=st["marker"],
-                                            lw=1.6, ms=5, label=f"{FAMILY_LABEL[fam]}: {s}", stack=j)
-            div = [r for r in sr if not np.isfinite(r["err_median"]) and r.get("n_diverged", 0) > 0]
-            for r in div:  # median undefined: half the sample or more diverged
-                ax.annotate(f"{s}: {int(r['n_diverged'])}/{int(r['n_signals'])} diverged", (r["m"] / r["n"], ylim[1]),
-                            xytext=(0, -10 - 8 * j), textcoords="offset points", fontsize=6, color=st["color"],
-                            ha="center")
-        _draw_floor(ax, b, br)
-        ax.set_yscale("log")
-        ax.set_ylim(*ylim)
-        if b != "identity":
-            import matplotlib.ticker
-
-            ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
-            ax.yaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
-        ax.set_xlim(0, 1.05)
-        ax.set_title(BASIS_TITLES[b], fontsize=10)
-        ax.grid(alpha=0.3, which="both")
-        ax.set_ylabel("relative error (median, IQR band)")
-    for ax in axes[-1]:
-        ax.set_xlabel("m / n (measurements per dimension)")
-    handles = {}
-    for ax in axes.ravel():
-        for h, lab in zip(*ax.get_legend_handles_labels()):
-            handles.setdefault(lab, h)
-    fig.legend(list(handles.values()), list(handles.keys()), loc="lower center", ncol=3, fontsize=9, frameon=False)
-    r0 = rows[0]
-    fig.suptitle(f"Compressive measurement of {r0['matrix']} token vectors (n = {int(r0['n'])}, Gaussian Φ), "
-                 f"one solver per family\n{_sample_note(rows, [s for _, s in reps])}; "
-                 f"▼/▲: median outside the axis, with its value ({n_off} points)", fontsize=10)
-    fig.tight_layout(rect=(0, 0.06, 1, 0.95))
-    _common.save_figure(fig, out, NAME)
-    draw_table(rows, out, meta)
-
-
-def redraw(src, out) -> None:
-    """Draw both figures again from the committed ``src/NAME.csv`` (no recomputation)."""
-    from cstoolkit.experiment import read_csv
-
-    draw(read_csv(Path(src) / f"{NAME}.csv"), out)
-
-
-TABLE_RATIOS = (0.25, 0.5, 1.0)
-
-
-def ranked_table(rows, ratios=TABLE_RATIOS) -> list[dict]:
-    """Every solver's median error per (basis, m/n), ranked by its mean rank over the columns.
-
-    Returns rows ``solver, family, rank, n_signals, cells`` where ``cells`` maps
-    ``(basis, ratio)`` to ``(median, n_diverged, n_signals)``; a solver's rank in a column with
-    an undefined median (half the sample or more diverged) is the worst.
-    """
-    rows = _prepare_rows(rows)
-    cols = [(b, q) for b in BASES for q in ratios if any(r["basis"] == b for r in rows)]
-    solvers = sorted({r["solver"] for r in rows})
-    cells = {s: {} for s in solvers}
-    for r in rows:
-        for q in ratios:
-            if abs(r["m"] / r["n"] - q) < 0.02:
-                cells[r["solver"]][(r["basis"], q)] = (r["err_median"], int(r.get("n_diverged") or 0), int(r["n_signals"]))
-    ranks = {s: [] for s in solvers}
-    for c in cols:
-        have = [(cells[s][c][0] if np.isfinite(cells[s][c][0]) else np.inf, s) for s in solvers if c in cells[s]]
-        for i, (_, s) in enumerate(sorted(have)):
-            ranks[s].append(i + 1)
-    out = [dict(solver=s, family=solver_family(s), mean_rank=float(np.mean(ranks[s])) if ranks[s] else np.nan,
-                n_signals=max((v[2] for v in cells[s].values()), default=0), cells=cells[s]) for s in solvers]
-    return sorted(out, key=lambda t: (t["mean_rank"], t["solver"])), cols
-
-
-def draw_table(rows, out: Path, meta: dict | None = None) -> None:
-    """Companion figure ``NAME_all.png``: every solver as one row of a colour-coded table.
-
-    Columns: basis × m/n; cell colour: the median error on a log scale from 1e-3 (and below)
-    to 2 (viridis, readable in greyscale as lightness); text: the value, "k/B div." when the median is undefined because
-    half the sample or more diverged, blank when not run. Rows sorted by mean rank.
-    """
-    plt = _plotting.setup()
-    from matplotlib.colors import LogNorm
-
-    table, cols = ranked_table(rows)
-    M = np.full((len(table), len(cols)), np.nan)
-    for i, t in enumerate(table):
-        for j, c in enumerate(cols):
-            if c in t["cells"]:
-                M[i, j] = t["cells"][c][0]
-    # colour resolves the 1e-3 … 2 range where the solvers differ; anything below 1e-3 is "exact"
-    # and takes the darkest colour (the text gives every value)
-    norm = LogNorm(vmin=1e-3, vmax=2.0, clip=True)
-    fig, ax = plt.subplots(figsize=(13, 0.32 * len(table) + 2.2))
-    cmap = plt.get_cmap("viridis").with_extremes(bad="white")
-    im = ax.imshow(np.where(M > 0, M, np.nan), aspect="auto", cmap=cmap, norm=norm, interpolation="nearest")
-    for i, t in enumerate(table):
-        for j, c in enumerate(cols):
-            if c not in t["cells"]:
-                continue
-            v, nd, B = t["cells"][c]
-            txt = f"{nd}/{B} div." if not np.isfinite(v) else _plotting.fmt_value(v)
-            light = np.isfinite(v) and v > 0 and norm(v) > 0.6
-            ax.text(j, i, txt, ha="center", va="center", fontsize=6.5, color="black" if light or not np.isfinite(v) else "white")
-    ax.set_xticks(range(len(cols)), [f"{q:g}" for _, q in cols], fontsize=8)
-    ax.set_yticks(range(len(table)), [f"{t['solver']} ({t['family']}, B={t['n_signals']})" for t in table], fontsize=8)
-    nr = len(TABLE_RATIOS)
-    for j in range(nr, len(cols), nr):
-        ax.axvline(j - 0.5, color="white", lw=3)
-    sec = ax.secondary_xaxis("top")
-    nb = len(cols) // nr
-    sec.set_xticks([nr * i + (nr - 1) / 2 for i in range(nb)],
-                   [BASIS_TITLES[cols[nr * i][0]].split("\n")[0] for i in range(nb)], fontsize=8)
-    ax.set_xlabel("m / n")
-    fig.colorbar(im, ax=ax, label="median relative error (≤ 1e-3: darkest)", pad=0.01, extend="min")
-    r0 = rows[0]
-    ax.set_title(f"Every solver on {r0['matrix']} vectors, ranked by mean rank over the columns (best first); "
-                 f"'k/B div.': median undefined, k of B vectors diverged", fontsize=9, pad=26)
-    fig.tight_layout()
-    _common.save_figure(fig, out, NAME + "_all")
-
-
-# --------------------------------------------------------------------------------------------
-# script
-# --------------------------------------------------------------------------------------------
 CSV_COLUMNS = ["matrix", "basis", "solver", "n", "m", "ratio", "k", "n_signals", "err_q25", "err_median", "err_q75",
                "err_x_median", "floor_q25", "floor_median", "floor_q75", "nnz_median", "n_iter", "stop_reason", "n_diverged",
                "seconds", "ok", "error_msg", "phi_seed"]
-
-
-def environment() -> dict:
-    """Versions and machine facts recorded next to the numbers."""
-    import scipy
-    import sklearn
-
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=_common.ROOT, capture_output=True,
-                                text=True, timeout=10).stdout.strip()
-    except Exception:  # pragma: no cover - git missing
-        commit = ""
-    return dict(python=sys.version.split()[0], numpy=np.__version__, scipy=scipy.__version__,
-                sklearn=sklearn.__version__, cstoolkit=cs.__version__, platform=platform.platform(),
-                cpu_count=os.cpu_count(), git_commit=commit)
 
 
 def summary(rows: list[dict], ratios=(0.25, 0.5, 1.0)) -> list[dict]:
@@ -585,22 +85,24 @@ def summary(rows: list[dict], ratios=(0.25, 0.5, 1.0)) -> list[dict]:
 def main(argv=None):
     p = _common.parser(__doc__.splitlines()[0])
     p.add_argument("--matrix", default="minilm", help="built-in embedding matrix: minilm (default) or smollm2")
-    p.add_argument("--solvers", default=None, help="comma-separated registry names (default: every registered one)")
+    p.add_argument("--solvers", default=None,
+                   help="comma-separated registry names (default: every solver that declares this study)")
     p.add_argument("--bases", default=",".join(BASES), help=f"comma-separated subset of {', '.join(BASES)}")
     args = p.parse_args(argv)
     cfg = effective_config({**(QUICK if args.quick else FULL), "matrix": args.matrix})
     if args.solvers is None:
-        skip = set(SKIP) | set(cfg["skip"])
-        solvers = [s for s in cs.available_recoverers() if s not in skip]
-        for s in sorted(skip):
-            logger.info("skipping %s (too slow for this configuration; select it with --solvers)", s)
+        solvers, skipped = default_solvers(cfg)
+        for s in skipped:
+            why = "too slow for this configuration" if s in cfg["skip"] else settings_of(s).note or "not declared"
+            logger.info("skipping %s (%s; select it with --solvers)", s, why)
     else:
         solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
         for s in solvers:
             cs.get_recoverer_class(s)  # unknown names fail here with suggestions
     for s in solvers:
-        if s in SLOW:
-            logger.info("%s: one program per signal, run on a subsample of %d vectors", s, cfg["n_signals_slow"])
+        if is_slow(s):
+            logger.info("%s: run on a subsample of %d vectors (%s)", s, cfg["n_signals_slow"],
+                        settings_of(s).note or "declared slow")
     bases = [b.strip() for b in args.bases.split(",") if b.strip()]
     bad = sorted(set(bases) - set(BASES))
     if bad:
@@ -620,8 +122,9 @@ def main(argv=None):
     failed = sorted({(r["solver"], r["error_msg"]) for r in rows if not r["ok"]})
     meta = dict(n_signals=cfg["n_signals"], lam_rel=cfg["lam_rel"])
     write_json(out / f"{NAME}.json", dict(
-        config={**cfg, "quick": args.quick, "seed": SEED, "solvers": solvers, "bases": bases, "slow": list(SLOW),
-                "overrides": OVERRIDES, "synthetic": SYNTHETIC if cfg["matrix"] == "synthetic" else None},
+        config={**cfg, "quick": args.quick, "seed": SEED, "solvers": solvers, "bases": bases,
+                "slow": [s for s in solvers if is_slow(s)], "settings": {s: settings_of(s).record("embedding") for s in solvers},
+                "synthetic": SYNTHETIC if cfg["matrix"] == "synthetic" else None},
         dictionary=str(setup["dict_label"]), dictionary_fit_seconds=float(setup["fit_seconds"]),
         # the compute time of the numbers (dictionary fit + the runs that computed the cells), kept on a cached rerun
         wall_seconds=float(setup["fit_seconds"]) + grid_seconds, n_cells=len(cells),

@@ -10,11 +10,15 @@ Gaussian A (m×n, N(0, 1/m)), k-sparse x with N(0, 1) non-zeros on a uniform sup
 * **per-solver crossings** at the δ of ``deltas`` — coarse to fine: a first pass of ρ cells
   ``coarse_step`` apart, then ``fine`` cells around the logistic 50 % crossing of the first pass
   (SparseLab's logistic regression on the success indicators, :func:`cstoolkit.phase.crossings_by_group`).
-  Every solver runs with its own noiseless settings (``Recoverer._conformance_params``: its own
-  tolerance and iteration budget) — not a shared small cap. A crossing is *budget-limited* when a
-  cell with at least half its trials recovered still stopped at the solver's ``max_iter``; those
-  solvers, and the Maleki–Donoho presets whose fixed budgets are part of the algorithm, are drawn
-  apart in panel (c).
+  Every solver runs with the noiseless settings it declares in its class
+  (``study_settings.phase``, :class:`cstoolkit.studies.StudySettings`: its own tolerance and
+  iteration budget) — not a shared small cap, and never the conformance suite's hints. Which
+  solvers run by default is declared there too (``studies``). A crossing is *budget-limited*
+  when a cell with at least half its trials recovered still stopped at the solver's
+  ``max_iter``, or when the solver declares ``budget_limited`` (the Maleki–Donoho presets,
+  whose fixed budgets are part of the algorithm, and FISTA's affordable cap); those are drawn
+  apart in panel (c). Solvers declaring ``family="beyond-l1"`` get a coarse ρ grid that
+  extends further.
 
     python -m experiments.phase_transition [--quick] [--solvers l1,omp,amp] [--n-jobs 2]
 
@@ -25,7 +29,7 @@ References: Donoho & Tanner, Phil. Trans. R. Soc. A 367 (2009); Maleki & Donoho,
 from __future__ import annotations
 
 import json
-import time
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +37,11 @@ import numpy as np
 import cstoolkit as cs
 from cstoolkit import phase
 from cstoolkit.experiment import cell_seed, read_csv, write_csv, write_json
+from cstoolkit.studies import settings_of, solvers_in
 from cstoolkit.theory import rho_l1
 from experiments import _common, _plotting
+
+logger = logging.getLogger(__name__)
 
 NAME = "phase_transition"
 #: One-line takeaway shown under the figure in the README and the docs.
@@ -43,25 +50,9 @@ TAKEAWAY = (
     " SL0 and reweighted ℓ1 recover beyond it, SP and StOMP sit on it for δ ≤ 0.6 and fall below for "
     "larger δ, CoSaMP, OMP, NIHT and IHT below."
 )
-L1 = "l1"  # the exact ℓ1 reference (homotopy basis pursuit)
-# Excluded from the default solver list (select them with --solvers):
-# - the same ℓ1 program as the reference, solved more slowly: bp, bpdn (cvxpy, ~100 ms per signal),
-#   bp-lp (HiGHS), bp-homotopy (is the reference), admm-* (thousands of iterations), and the
-#   λ → 0 Lasso solvers homotopy, lasso (coordinate descent: 14–22 s per cell at its 10,000
-#   iterations) and group-lasso (groups of one: the Lasso by ADMM, 12–16 s per cell);
-# - ista (tens of thousands of iterations per cell); irls (50–100 s per cell of 40 signals at its
-#   own convergence); block-omp (OMP with blocks of one).
-# - tv: total variation is the model of piecewise-constant signals, not of sparse ones.
-EXCLUDE = ("bp", "bpdn", "bp-lp", "bp-homotopy", "admm-bp", "admm-bpdn", "admm-lasso", "homotopy", "lasso",
-           "group-lasso", "ista", "irls", "block-omp", "tv")
-# Budgets that are part of the algorithm (Maleki–Donoho's tuned presets) or that keep the diagram
-# affordable (FISTA at λ = 1e-4 needs up to 20,000 iterations above the curve: 29 s per cell).
-# Solvers listed here are drawn apart as budget-limited.
-OVERRIDES = {"fista": dict(max_iter=3000)}
-FIXED_BUDGET = ("iht-md", "ist-md", "tst-md")
+L1 = "l1"  # the exact ℓ1 reference: basis pursuit by the compiled homotopy (registry name below)
+L1_SOLVER = "bp-homotopy"
 SEED = 20090101
-# Solvers that recover beyond the ℓ1 curve: their coarse ρ grid extends further.
-BEYOND_L1 = ("irls", "reweighted-l1", "sl0")
 
 # ~8 min on 2 busy cores (the ℓ1 map: about 1 min).
 FULL = dict(n=200, trials=40, grid=24, deltas=[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
@@ -73,6 +64,19 @@ QUICK = dict(FULL, grid=8, deltas=[0.25, 0.5])
 
 def _ks(m, rhos):
     return sorted({int(round(r * m)) for r in rhos if 1 <= round(r * m) <= m})
+
+
+def default_solvers(quick: bool = False) -> list[str]:
+    """The ℓ1 reference, plus (full size) every registered solver that declares the phase study."""
+    return [L1] if quick else [L1] + solvers_in("phase")
+
+
+def _beyond_l1(solver) -> bool:
+    return solver != L1 and settings_of(solver).family == "beyond-l1"
+
+
+def _budget_limited(solver) -> bool:
+    return solver != L1 and settings_of(solver).budget_limited
 
 
 def _cell(solver, n, m, k, cfg, stage, **extra):
@@ -99,7 +103,7 @@ def coarse_cells(cfg, solvers):
         m = int(round(d * cfg["n"]))
         r0 = float(rho_l1(d))
         for s in solvers:
-            above = cfg["beyond_above"] if s in BEYOND_L1 else cfg["coarse_above"]
+            above = cfg["beyond_above"] if _beyond_l1(s) else cfg["coarse_above"]
             rhos = np.arange(cfg["coarse_lo"], min(r0 + above, 0.95) + 1e-9, cfg["coarse_step"])
             cells += [_cell(s, cfg["n"], m, k, cfg, "crossing") for k in _ks(m, rhos)]
     return cells
@@ -120,38 +124,13 @@ def fine_cells(cfg, rows):
     return cells
 
 
-def _recoverer(solver, k):
-    return phase.phase_recoverer(solver, k, OVERRIDES.get(solver))
-
-
 def compute(cell):
-    """Success count of one solver on one (δ, ρ) cell: one recover call, trials as columns.
+    """Success count of one solver on one (δ, ρ) cell: :func:`cstoolkit.phase.phase_trial`.
 
-    Also records whether the run stopped at the solver's iteration budget (``capped``: the
-    number of trials whose run reached ``max_iter``; with a batch-level ``n_iter`` every trial
-    of a batch that reached it counts).
+    The ℓ1 reference runs as ``bp-homotopy``; ``capped`` counts the trials whose run reached
+    the solver's ``max_iter``.
     """
-    rng = np.random.default_rng(cell["seed"])
-    n, m, k, B = cell["n"], cell["m"], cell["k"], cell["trials"]
-    A = cs.ensembles.gaussian(m, n, random_state=rng)
-    X = cs.signals.sparse_signals(n, k, B, amplitude=cell["amplitude"], random_state=rng)
-    Y = A @ X
-    t0 = time.perf_counter()
-    capped, cap = 0, None
-    if cell["solver"] == L1:
-        Xh = phase.bp_homotopy(A, Y)
-    else:
-        rec = _recoverer(cell["solver"], k)
-        with np.errstate(all="ignore"):
-            res = rec.recover(A, Y)
-        Xh = res.x
-        cap = rec.get_params().get("max_iter")
-        if cap is not None:
-            it = np.broadcast_to(np.asarray(res.n_iter), (B,))
-            capped = int(np.count_nonzero(it >= cap))
-    sec = time.perf_counter() - t0
-    ok = phase.phase_success(X, Xh)
-    return dict(delta=m / n, rho=k / m, successes=int(ok.sum()), capped=capped, max_iter=cap, seconds=sec)
+    return phase.phase_trial({**cell, "solver": L1_SOLVER} if cell["solver"] == L1 else cell)
 
 
 def crossings(rows):
@@ -163,7 +142,7 @@ def crossings(rows):
         cells = [r for r in rows if r["solver"] == c["solver"] and r["delta"] == c["delta"]]
         # budget-limited: a mostly successful cell still ran into max_iter (more iterations could
         # have recovered more), or the budget is part of the algorithm
-        c["budget_limited"] = bool(c["solver"] in FIXED_BUDGET or c["solver"] in OVERRIDES or any(
+        c["budget_limited"] = bool(_budget_limited(c["solver"]) or any(
             float(r.get("capped") or 0) > 0 and r["successes"] >= 0.5 * r["trials"] for r in cells))
         c["max_iter"] = next((r.get("max_iter") for r in cells if r.get("max_iter") not in (None, "")), None)
     return sorted(cr, key=lambda c: (c["solver"], c["delta"]))
@@ -253,11 +232,16 @@ def main(argv=None):
     p = _common.parser(__doc__.splitlines()[0])
     p.add_argument("--solvers", default=None,
                    help=f"comma-separated registry names plus '{L1}' (default: quick → l1; full → "
-                        f"l1 and every registered solver except {', '.join(EXCLUDE)}; 'all' → every one)")
+                        f"l1 and every registered solver that declares the phase study; 'all' → every one)")
     args = p.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     if args.solvers is None:
-        solvers = [L1] if args.quick else [L1] + [s for s in cs.available_recoverers() if s not in EXCLUDE]
+        solvers = default_solvers(args.quick)
+        if not args.quick:
+            for s in cs.available_recoverers():
+                if s not in solvers:
+                    logger.info("not in the default set: %s (%s; select it with --solvers)", s,
+                                settings_of(s).note or "declared without the phase study")
     elif args.solvers == "all":
         solvers = [L1] + cs.available_recoverers()
     else:
@@ -276,8 +260,9 @@ def main(argv=None):
     per_solver = {s: float(sum(r["seconds"] for r in rows if r["solver"] == s)) for s in solvers}
     l1 = [c for c in cross if c["solver"] == L1 and np.isfinite(c["rho_cross"])]
     write_json(out / f"{NAME}.json", dict(
-        config={**cfg, "quick": args.quick, "solvers": solvers, "overrides": OVERRIDES, "seed": SEED,
-                "excluded": list(EXCLUDE)},
+        config={**cfg, "quick": args.quick, "solvers": solvers, "seed": SEED,
+                "settings": {s: settings_of(L1_SOLVER if s == L1 else s).record("phase") for s in solvers},
+                "excluded": [s for s in cs.available_recoverers() if s not in solvers]},
         crossings=cross, wall_seconds=sec_map + sec_coarse + sec_fine,
         wall_seconds_map=sec_map, wall_seconds_crossings=sec_coarse + sec_fine, solver_seconds=per_solver,
         l1_max_abs_deviation=max((abs(c["rho_cross"] - c["rho_theory"]) for c in l1), default=None),

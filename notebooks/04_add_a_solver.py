@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -17,12 +17,15 @@
 # # Add your own solver
 #
 # A solver is one class with `@cs.register("name")`: keyword-only parameters validated
-# by `_parameter_constraints`, and four hooks the base class calls — `_setup` (once),
+# by `_parameter_constraints`, and the hooks of its kind. An iterative solver
+# (`cs.IterativeRecoverer`) writes four hooks the base class calls — `_setup` (once),
 # `_step` (one iteration for the whole batch; return a stop reason when done),
 # `_monitor` (objective ½‖Ax − y‖² and residual norm per signal), `_coef` (the current
-# coefficients). The base class owns input checks, batching, bases, callbacks and the
-# history. Below: hard thresholding pursuit (Foucart 2011) in a few lines, vectorised
-# over the signals (batched least squares on each signal's support).
+# coefficients). A one-shot solver (`cs.DirectRecoverer`: a compiled path, an LP, a whole
+# pursuit) writes one hook, `_solve(A, Y, X0)`, returning a `cs.DirectSolution`. The base
+# class owns input checks, batching, bases, callbacks and the history. Below: hard
+# thresholding pursuit (Foucart 2011) in a few lines, vectorised over the signals (batched
+# least squares on each signal's support).
 
 # %%
 import numpy as np
@@ -78,7 +81,7 @@ class NotebookHTP(cs.IterativeRecoverer):
         return st["X"]
 
     @classmethod
-    def _conformance_params(cls, k):
+    def _conformance_params(cls, k):  # a hint for the conformance suite (the tests only)
         return {"n_nonzero_coefs": k}
 
 
@@ -93,6 +96,23 @@ A = cs.ensembles.gaussian(100, 256, random_state=0)
 X = cs.signals.sparse_signals(256, 10, 5, random_state=1)
 res = cs.make_recoverer("notebook-htp", n_nonzero_coefs=10).recover(A, A @ X)
 print(res, cs.metrics.relative_error(X, res.x))
+
+# %% [markdown]
+# ## The studies
+#
+# How the studies (the phase diagram, the embedding study) run a solver is declared in its
+# class as `study_settings = cs.StudySettings(...)`: its family (plot style), its parameters
+# per study (`cs.SPARSITY` stands for the sparsity k), which studies, slow or not. This
+# class declares nothing, so it gets the defaults: every study, with k as `n_nonzero_coefs`.
+# `cstoolkit list solvers` shows the settings of every solver.
+
+# %%
+from cstoolkit import phase
+from cstoolkit.studies import settings_of, solvers_in
+
+print(settings_of("notebook-htp"))
+assert "notebook-htp" in solvers_in("phase") and "notebook-htp" in solvers_in("embedding")
+print(phase.phase_recoverer("notebook-htp", k=12))  # what the phase diagram runs at k = 12
 
 # %% [markdown]
 # ## The conformance suite

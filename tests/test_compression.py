@@ -130,6 +130,86 @@ def test_errors(X):
         relative_frobenius_error(X, X[:10])
 
 
+# -- the method registry ---------------------------------------------------------------------------
+def test_methods_are_registered_and_unknown_names_list_them(X):
+    from cstoolkit.compression import METHODS, available_compression_methods
+
+    names = available_compression_methods()
+    assert set(names) == {"keep_largest", "hard_threshold", "soft_threshold", "svd", "dictionary"} == set(METHODS)
+    with pytest.raises(ValueError, match="Available: " + ", ".join(names)):
+        compress(X, "pca", 10_000)
+    with pytest.raises(ValueError, match="Available:"):
+        storage_for("pca", X.shape, 3)
+    with pytest.raises(ValueError, match="needs n_atoms"):
+        storage_for("dictionary", X.shape, 3)
+
+
+def test_a_new_method_is_one_class_and_one_decorator(X):
+    from cstoolkit.compression import COMPRESSION_METHODS, CompressionMethod, register_compression_method
+
+    @register_compression_method("first_columns")
+    class FirstColumns(CompressionMethod):  # keep the first p columns, dense
+        param = "p"
+
+        @classmethod
+        def storage(cls, shape, p, *, value_bytes=4, n_atoms=None):
+            return shape[0] * p * value_bytes
+
+        def upper(self, shape):
+            return shape[1]
+
+        def _apply(self, X, p):
+            out = np.zeros_like(X)
+            out[:, :p] = X[:, :p]
+            return out, {"p": p}
+
+    try:
+        Xh, used, params = compress(X, "first_columns", X.shape[0] * 10 * 4 + 3)
+        assert params == {"p": 10} and used == X.shape[0] * 10 * 4
+        np.testing.assert_array_equal(Xh[:, :10], X[:, :10])
+        assert not Xh[:, 10:].any()
+    finally:
+        del COMPRESSION_METHODS._classes["first_columns"]
+
+
+def test_dictionary_codes_with_omp_by_default_against_scikit_learn(X):
+    from sklearn.linear_model import orthogonal_mp
+
+    rng = np.random.default_rng(1)
+    W = rng.standard_normal((96, X.shape[1]))
+    W /= np.linalg.norm(W, axis=1, keepdims=True)
+    budget = storage_for("dictionary", X.shape, 6, n_atoms=96)
+    Xd, used, params = compress(X, "dictionary", budget, dictionary=W)
+    assert params == {"k": 6, "n_atoms": 96} and used == budget
+    C = orthogonal_mp(W.T, X.T.astype(np.float64), n_nonzero_coefs=6)
+    np.testing.assert_allclose(Xd, (W.T @ C).T, atol=2e-4)
+    # the same through an explicit coder object (its own k is replaced by the budget's)
+    Xo, _, _ = compress(X, "dictionary", budget, dictionary=W, coder=cs.OMP(n_nonzero_coefs=2))
+    np.testing.assert_array_equal(Xo, Xd)
+
+
+def test_dictionary_with_a_lasso_coder_keeps_k_per_row(X):
+    rng = np.random.default_rng(2)
+    W = rng.standard_normal((64, X.shape[1])).astype(np.float32)
+    W /= np.linalg.norm(W, axis=1, keepdims=True)
+    X = X[:200]
+    budget = storage_for("dictionary", X.shape, 4, n_atoms=64)
+    coder = cs.Lasso(lam=0.1, lam_scale="relative")
+    Xd, used, params = compress(X, "dictionary", budget, dictionary=W, coder=coder)
+    assert params["k"] == 4 and used == budget and Xd.dtype == np.float32
+    # reference: the Lasso codes of every row, then the 4 largest per row (rows whose 4th and
+    # 5th largest coefficients are within float32 solver accuracy may pick either)
+    S = coder.recover(W.T, X.T).coef.T
+    order = np.argsort(-np.abs(S), axis=1, kind="stable")
+    mags = np.take_along_axis(np.abs(S), order, axis=1)
+    clear = mags[:, 3] - mags[:, 4] > 1e-3
+    assert clear.mean() > 0.8 and (mags[:, 4] > 0).any()  # the rule is exercised: Lasso codes have > 4 atoms
+    ref = np.zeros_like(S)
+    np.put_along_axis(ref, order[:, :4], np.take_along_axis(S, order[:, :4], axis=1), axis=1)
+    np.testing.assert_allclose(Xd[clear], (ref @ W)[clear], atol=2e-3)
+    assert coder.get_params()["lam"] == 0.1  # the caller's coder is not changed
+
+
 @pytest.mark.real
 def test_minilm_keep16_matches_anchor():
     try:

@@ -65,8 +65,9 @@ EXCLUDED = {
 
 
 def _cases():
+    """One case per registered solver (and per engine): read from the registry when called."""
     out = []
-    for name in NAMES:
+    for name in cs.available_recoverers():
         out.append(pytest.param((name, None), id=name))
         if "engine" in cs.get_recoverer_class(name)._param_names():
             out.append(pytest.param((name, "numpy"), id=f"{name}[numpy]"))

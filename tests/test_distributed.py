@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import cstoolkit as cs
-from cstoolkit.distributed import DASK_SCHEDULER_ENV, parallel_backend, recovery_cell
+from cstoolkit.distributed import DASK_SCHEDULER_ENV, parallel_backend
+from cstoolkit.phase import phase_trial
 from cstoolkit.experiment import cell_key, run_grid
 
 distributed = pytest.importorskip("dask.distributed")
@@ -34,39 +35,38 @@ def cluster():
         yield lc
 
 
-def test_recovery_cell_matches_direct_solve():
+def test_phase_trial_matches_direct_solve():
     # independent check of the cell function against a solve written out by hand
     cell = CELLS[-2]  # omp, m = 32: easy instance, exact recovery expected
-    out = recovery_cell(cell)
-    rng = np.random.default_rng(cell["seed"])
-    s = rng.integers(0, 2**31 - 1, size=2)
-    A = cs.ensembles.gaussian(32, 64, random_state=int(s[0]))
-    X = cs.signals.sparse_signals(64, 4, 3, random_state=int(s[1]))
+    out = phase_trial(cell)
+    rng = np.random.default_rng(cell["seed"])  # one generator: A first, then the signals
+    A = cs.ensembles.gaussian(32, 64, random_state=rng)
+    X = cs.signals.sparse_signals(64, 4, 3, random_state=rng)
     from sklearn.linear_model import orthogonal_mp
 
     ref = orthogonal_mp(A, A @ X, n_nonzero_coefs=4)
     np.testing.assert_allclose(out["rel_error"], cs.metrics.relative_error(X, ref), atol=1e-9)
     assert out["success_rate"] == 1.0
     with pytest.raises(KeyError, match="seed"):
-        recovery_cell({"solver": "omp", "m": 8, "n": 16, "k": 2})
+        phase_trial({"solver": "omp", "m": 8, "n": 16, "k": 2})
 
 
 def test_dask_same_numbers_as_local_and_resumable(cluster, tmp_path, caplog, monkeypatch):
-    local = run_grid(CELLS, recovery_cell, tmp_path / "local", n_jobs=1)  # in this process
+    local = run_grid(CELLS, phase_trial, tmp_path / "local", n_jobs=1)  # in this process
 
     monkeypatch.setenv(DASK_SCHEDULER_ENV, cluster.scheduler_address)
     cache = tmp_path / "dask"
     half = CELLS[: len(CELLS) // 2]
     with parallel_backend("dask") as backend:
         assert backend == "dask"
-        first = run_grid(half, recovery_cell, cache, backend=backend, n_jobs=-1)
+        first = run_grid(half, phase_trial, cache, backend=backend, n_jobs=-1)
         # the block's default client is the test cluster's (set through the environment variable)
         client = distributed.get_client()
         assert client.scheduler.address == cluster.scheduler_address
         stamps = {p.name: p.stat().st_mtime_ns for p in cache.glob("*.json")}
         assert len(stamps) == len(half)
         with caplog.at_level(logging.INFO, logger="cstoolkit.experiment"):
-            full = run_grid(CELLS, recovery_cell, cache, backend=backend, n_jobs=-1)
+            full = run_grid(CELLS, phase_trial, cache, backend=backend, n_jobs=-1)
     assert f"{len(half)} of {len(CELLS)} cells cached; computing {len(CELLS) - len(half)}" in caplog.text
     # cached cells were not rewritten; the rest were computed and stored
     for name, t in stamps.items():
@@ -86,8 +86,8 @@ def test_local_cluster_started_and_closed_on_loopback(monkeypatch, tmp_path):
     with parallel_backend("dask", n_workers=1, processes=False) as backend:
         client = distributed.get_client()
         assert client.scheduler.address.startswith(("tcp://127.0.0.1:", "inproc://"))
-        rows = run_grid(CELLS[:1], recovery_cell, tmp_path, backend=backend)
-        assert rows[0]["success_rate"] == recovery_cell(CELLS[0])["success_rate"]
+        rows = run_grid(CELLS[:1], phase_trial, tmp_path, backend=backend)
+        assert rows[0]["success_rate"] == phase_trial(CELLS[0])["success_rate"]
     with pytest.raises(ValueError):
         distributed.get_client()  # closed with the block
 
@@ -119,13 +119,13 @@ def test_unreachable_scheduler_says_what_to_do():
 def test_ray_backend_same_numbers_and_resumes(tmp_path):
     """A local Ray (installed with the ``ray`` extra) gives the local numbers and reuses the cache."""
     ray = pytest.importorskip("ray")
-    local = run_grid(CELLS, recovery_cell, tmp_path / "local", n_jobs=1)
+    local = run_grid(CELLS, phase_trial, tmp_path / "local", n_jobs=1)
     try:
         with parallel_backend("ray") as backend:
             assert backend == "ray" and ray.is_initialized()
-            half = run_grid(CELLS[:3], recovery_cell, tmp_path / "ray", backend=backend, n_jobs=2)
+            half = run_grid(CELLS[:3], phase_trial, tmp_path / "ray", backend=backend, n_jobs=2)
             stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "ray").glob("*.json")}
-            full = run_grid(CELLS, recovery_cell, tmp_path / "ray", backend=backend, n_jobs=2)
+            full = run_grid(CELLS, phase_trial, tmp_path / "ray", backend=backend, n_jobs=2)
     finally:
         ray.shutdown()
     for name, t in stamps.items():

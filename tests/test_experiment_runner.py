@@ -75,3 +75,24 @@ def test_corrupt_cache_is_recomputed_and_csv_roundtrip(tmp_path):
 def test_compute_must_return_dict(tmp_path):
     with pytest.raises(TypeError, match="dict"):
         experiment.run_grid(CELLS[:1], lambda c: 3, tmp_path / "c", backend="threading")
+
+
+def test_engine_info_is_json_after_scipy_reads_matrix_market(tmp_path):
+    """threadpoolctl reports scipy's fast_matrix_market version as a function once ``mmread`` ran
+    (the CLI reads .mtx files): the engine record must still be storable in a cache file."""
+    import json as _json
+
+    import scipy.io
+    import scipy.sparse as sp
+
+    from cstoolkit import experiment
+
+    scipy.io.mmwrite(tmp_path / "a.mtx", sp.eye(3, format="csr"))
+    scipy.io.mmread(tmp_path / "a.mtx")
+    experiment.engine_info.cache_clear()
+    try:
+        info = experiment.engine_info()
+        text = _json.dumps(info)
+        assert "function" not in text and all(isinstance(p["version"], (str, type(None))) for p in info["blas"])
+    finally:
+        experiment.engine_info.cache_clear()

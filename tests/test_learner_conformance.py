@@ -87,7 +87,7 @@ def test_shapes_and_fitted_state(name, problem):
     prefix = type(est).__name__.lower()
     assert list(est.get_feature_names_out()) == [f"{prefix}{i}" for i in range(N_ATOMS)]
     lengths = {len(v) for v in est.history_.values()}
-    assert set(est.history_) >= {"objective", "rel_error", "mean_nnz", "time"} and len(lengths) == 1
+    assert set(est.history_) >= {"objective", "residual_norm", "relative_residual", "mean_nnz", "time"} and len(lengths) == 1
     assert est.n_iter_ >= 1
 
 
@@ -167,7 +167,7 @@ def test_scale_invariance(name, dtype, init, engine, problem):
         if np.log2(c) == int(np.log2(c)):  # a power of two: every operation is exact
             np.testing.assert_array_equal(est.components_, ref.components_, err_msg=f"c={c}")
         np.testing.assert_allclose(est.components_, ref.components_, atol=tol, rtol=0, err_msg=f"c={c}")
-        np.testing.assert_allclose(est.history_["rel_error"], ref.history_["rel_error"], rtol=100 * tol,
+        np.testing.assert_allclose(est.history_["relative_residual"], ref.history_["relative_residual"], rtol=100 * tol,
                                    err_msg=f"c={c}")
         np.testing.assert_allclose(est.transform(cX) / dtype(c), codes, atol=tol * np.abs(codes).max(), rtol=0,
                                    err_msg=f"c={c}")
@@ -187,8 +187,8 @@ def test_objective_decreases(name, problem):
         # it was given: the error after the update is at most the coding error before it
         est = make(name, max_iter=8, dup_threshold=None, min_usage=0).fit(X)
         coding_err = np.sqrt(2 * est.history_["objective"] * N_SAMPLES / xx)
-        assert np.all(est.history_["rel_error"] <= coding_err * (1 + 1e-10)), (est.history_["rel_error"], coding_err)
-        assert est.history_["rel_error"][-1] < 0.9 * est.history_["rel_error"][0]
+        assert np.all(est.history_["relative_residual"] <= coding_err * (1 + 1e-10)), (est.history_["relative_residual"], coding_err)
+        assert est.history_["relative_residual"][-1] < 0.9 * est.history_["relative_residual"][0]
     else:
         # a stochastic learner: the batch objective falls from the first epoch to the last
         est = make(name, max_iter=8).fit(X)

@@ -37,7 +37,7 @@ def test_dask_fit_on_local_cluster_equals_single_machine(client):
     got = _learner().fit(da.from_array(X, chunks=(200, -1)))
     np.testing.assert_array_equal(got.components_, ref.components_)
     np.testing.assert_array_equal(got.state_.A, ref.state_.A)
-    np.testing.assert_allclose(got.history_["rel_error"], ref.history_["rel_error"], rtol=1e-6)
+    np.testing.assert_allclose(got.history_["relative_residual"], ref.history_["relative_residual"], rtol=1e-6)
     # mini-batches cut across chunks of 70 rows: the statistics are sums of pieces coded on
     # both workers; equal up to the summation order
     got2 = _learner().fit(da.from_array(X, chunks=(70, 8)))

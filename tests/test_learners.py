@@ -49,7 +49,7 @@ def test_fit_api(name, synth):
     assert W.shape == (30, 20) and W.dtype == np.float64
     np.testing.assert_allclose(np.linalg.norm(W, axis=1), 1.0, atol=1e-10)
     assert est.n_iter_ == 3
-    for key in ("objective", "rel_error", "mean_nnz", "time"):
+    for key in ("objective", "residual_norm", "relative_residual", "mean_nnz", "time"):
         assert est.history_[key].ndim == 1 and len(est.history_[key]) >= 3
     assert np.all(np.diff(est.history_["time"]) >= 0)
     codes = est.transform(X)
@@ -69,7 +69,7 @@ def test_fit_api(name, synth):
 def test_learning_reduces_error(name, synth):
     X, _, _ = synth
     est = cs.make_learner(name, n_atoms=30, coder=cs.OMP(n_nonzero_coefs=3), max_iter=15, random_state=0).fit(X)
-    err = est.history_["rel_error"]
+    err = est.history_["relative_residual"]
     assert err[-1] < 0.75 * err[0]
     # the coding objective of iteration t+1 is at most the error left after update t (same
     # dictionary, OMP with the same budget can only pick a support at least as good or
@@ -134,7 +134,7 @@ def test_mod_update_is_least_squares(synth):
     # recorded error after the update equals the explicit one
     Cn = C * np.linalg.norm(np.linalg.lstsq(C, X, rcond=None)[0], axis=1)
     expect = np.linalg.norm(X - Cn @ W) / np.linalg.norm(X)
-    assert est.history_["rel_error"][0] == pytest.approx(expect, rel=1e-8)
+    assert est.history_["relative_residual"][0] == pytest.approx(expect, rel=1e-8)
 
 
 @pytest.mark.parametrize("approximate", [False, True])
@@ -153,12 +153,13 @@ def test_ksvd_atom_update_against_svd(approximate):
         w = np.linalg.svd(X)[2][0]
     assert abs(est.components_[0] @ w) == pytest.approx(1.0, abs=1e-10)
     expect = np.linalg.norm(X - np.outer(X @ w, w)) / np.linalg.norm(X)
-    assert est.history_["rel_error"][0] == pytest.approx(expect, rel=1e-8)
+    assert est.history_["relative_residual"][0] == pytest.approx(expect, rel=1e-8)
 
 
 @pytest.mark.parametrize("name", BATCH)
 def test_generic_coder_path(name, synth):
-    # a non-OMP recoverer goes through recover(); coding through the learner = calling it directly
+    # a non-OMP recoverer codes through the default Gram hook (recover on the equivalent problem):
+    # coding through the learner = calling it directly
     X, _, _ = synth
     coder = cs.FISTA(lam=0.05, max_iter=200)
     est = cs.make_learner(name, n_atoms=30, coder=coder, max_iter=2, random_state=0).fit(X)
@@ -177,12 +178,55 @@ def test_float32_float64_agree(synth):
     e32 = cs.KSVD(max_iter=1, **kw).fit(X32)
     assert e32.components_.dtype == np.float32 and e32.transform(X32).dtype == np.float32
     np.testing.assert_allclose(e32.components_, e64.components_, atol=1e-4)
-    h64 = cs.KSVD(max_iter=3, **kw).fit(X).history_["rel_error"]
-    h32 = cs.KSVD(max_iter=3, **kw).fit(X32).history_["rel_error"]
+    h64 = cs.KSVD(max_iter=3, **kw).fit(X).history_["relative_residual"]
+    h32 = cs.KSVD(max_iter=3, **kw).fit(X32).history_["relative_residual"]
     np.testing.assert_allclose(h32, h64, rtol=1e-3)
     # same dictionary, both precisions: codes agree (and agree with scikit-learn's OMP)
     e32.components_ = e64.components_.astype(np.float32)
     np.testing.assert_allclose(e32.transform(X32), e64.transform(X), atol=1e-4)
+
+
+# -- callbacks: the solvers' protocol -------------------------------------------------------------
+class _Recorder(cs.Callback):
+    def __init__(self, stop_at=None):
+        self.stop_at, self.begun, self.infos, self.ended = stop_at, None, [], None
+
+    def on_run_begin(self, recoverer, A, y):
+        self.begun = (recoverer, A, y)
+
+    def on_step_end(self, info):
+        self.infos.append(info)
+        return self.stop_at is not None and info.iteration >= self.stop_at
+
+    def on_run_end(self, result):
+        self.ended = result
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_callbacks_follow_the_solvers_protocol(name, synth):
+    X, _, _ = synth
+    rec = _Recorder(stop_at=3)
+    est = cs.make_learner(name, **_params(name, n_atoms=30, coder=cs.OMP(n_nonzero_coefs=3), max_iter=5,
+                                           random_state=0, callback=rec))
+    est.fit(X)
+    assert rec.begun[0] is est and rec.begun[2] is not None and rec.ended is est
+    assert [i.iteration for i in rec.infos] == [1, 2, 3]  # stopped by returning True
+    h = est.history_
+    assert all(len(v) == 3 for v in h.values())
+    for t, info in enumerate(rec.infos):
+        assert info.recoverer is est and info.coef is None
+        # the history is the per-sample info averaged (the residual as a root mean square)
+        assert np.mean(info.objective) == pytest.approx(h["objective"][t], rel=1e-12)
+        if name == "online":
+            assert np.sqrt(np.mean(info.residual_norm ** 2)) == pytest.approx(h["residual_norm"][t], rel=1e-9)
+    # a function of the IterationInfo, as for the solvers; StopAfter from cstoolkit.callbacks
+    seen = []
+    est.set_params(callback=[lambda info: seen.append(info.iteration), cs.StopAfter(2)]).fit(X)
+    assert seen == [1, 2] and len(est.history_["objective"]) == 2
+    # the relative residual is the residual norm over the data's RMS norm
+    if name != "online":
+        rms = np.sqrt(np.mean(np.sum(X ** 2, axis=1)))
+        np.testing.assert_allclose(est.history_["relative_residual"], est.history_["residual_norm"] / rms, rtol=1e-9)
 
 
 # -- initialisation and replacement ------------------------------------------------------------
@@ -357,14 +401,14 @@ def test_aksvd_on_rescaled_data_learns_as_unscaled(c, synth):
     kw = dict(n_atoms=30, coder=cs.OMP(n_nonzero_coefs=3), max_iter=5, random_state=0, init="random")
     ref = cs.make_learner("aksvd", **kw).fit(X)
     est = cs.make_learner("aksvd", **kw).fit(X * c)
-    assert est.history_["rel_error"][-1] == pytest.approx(ref.history_["rel_error"][-1], rel=1e-6)
+    assert est.history_["relative_residual"][-1] == pytest.approx(ref.history_["relative_residual"][-1], rel=1e-6)
     np.testing.assert_allclose(est.components_, ref.components_, atol=1e-8)
 
 
 def test_sparse_codes_to_csr_leaves_the_codes_intact():
     # rows with fewer non-zeros than the padded width (padding: index 0, value 0); to_csr once
     # compacted the shared arrays in place, corrupting every later reconstruct / gram_stats
-    from cstoolkit.learners._base import SparseCodes
+    from cstoolkit.learners.codes import SparseCodes
 
     S = np.zeros((5, 4))
     S[1, 0], S[3, 0], S[2, 1], S[4, 2], S[0, 3], S[2, 3] = 1, 2, 3, 1, 5, -1

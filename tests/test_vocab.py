@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-import cstoolkit.learners._base as LB
+import cstoolkit.learners.base as LB
 import cstoolkit.rows as R
 from cstoolkit import OMP
 from cstoolkit.compression import compress

@@ -193,6 +193,9 @@ def test_bad_input_is_named():
         wc.compress_weight(W, "svd", 1.0)
     with pytest.raises(ValueError, match="unknown weight compressor"):
         wc.compress_weight(W, "pca", 0.3)
+    assert wc.available_weight_compressors() == ["dictionary", "svd"]
+    with pytest.raises(ValueError, match="Available: dictionary, svd"):
+        wc.make_weight_compressor("pca")
     with pytest.raises(ValueError, match="NaN"):
         wc.compress_weight(np.full((3, 3), np.nan), "svd", 0.1)
     with pytest.raises(ValueError, match=r"expected a \(10, 10\) Gram"):

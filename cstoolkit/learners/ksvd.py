@@ -11,7 +11,7 @@ alternating a sparse-coding step (any :class:`~cstoolkit.base.Recoverer`, OMP by
 with a dictionary update: K-SVD updates one atom at a time together with the coefficients
 that use it (a rank-1 fit of the residual restricted to those samples); MOD solves the
 least-squares problem for the whole dictionary at once. Rows are samples; see
-:mod:`cstoolkit.learners._base` for how this maps onto the recoverers' column convention.
+:mod:`cstoolkit.learners.base` for how this maps onto the recoverers' column convention.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ import numpy as np
 
 from .._validation import Interval
 from ..registry import register_learner
-from ._base import BatchDictionaryLearner, _common_constraints
+from .base import _common_constraints
+from .batch import BatchDictionaryLearner
 
 __all__ = ["KSVD", "ApproximateKSVD", "MOD"]
 
@@ -60,11 +61,13 @@ _DOC_PARAMS = """
         Seed for the initialisation, the order of the atom updates and replacements.
     sparse_output : bool or "auto", default="auto"
         Whether ``transform`` returns a ``scipy.sparse.csr_array``; ``"auto"``: CSR when the dense
-        codes would exceed 128 MiB (see :meth:`~cstoolkit.learners._base.DictionaryLearner.transform`).
-    callback : callable or None, default=None
-        ``callback(learner, iteration)`` after every iteration (``learner.components_`` is
-        the current dictionary); returning True stops. Its run time is not counted in
-        ``history_["time"]``.
+        codes would exceed 128 MiB (see :meth:`~cstoolkit.learners.base.DictionaryLearner.transform`).
+    callback : Callback, callable, sequence of them or None, default=None
+        The solvers' callbacks (:mod:`cstoolkit.callbacks`), after every iteration, with an
+        :class:`~cstoolkit.callbacks.IterationInfo` (``info.recoverer`` is the learner, whose
+        ``components_`` is the current dictionary); a function of two positional parameters
+        is called as ``callback(learner, iteration)``. Returning True stops. Their run time is
+        not counted in ``history_["time"]``.
 """
 
 _DOC_ATTRS = """
@@ -81,8 +84,9 @@ _DOC_ATTRS = """
         Iterations run.
     history_ : dict of ndarray, each of shape (n_iter_,)
         ``"objective"`` (the coder's objective averaged over samples, after the coding step),
-        ``"rel_error"`` (‖X − C W‖_F / ‖X‖_F after the dictionary update), ``"mean_nnz"``
-        (non-zeros per sample) and ``"time"`` (cumulative seconds).
+        after the dictionary update ``"residual_norm"`` (root mean square of ‖x_i − Wᵀc_i‖)
+        and ``"relative_residual"`` (‖X − C W‖_F / ‖X‖_F), ``"mean_nnz"`` (non-zeros per
+        sample) and ``"time"`` (cumulative seconds).
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of str, shape (n_features_in_,)

@@ -9,7 +9,7 @@ Minimises the expected coding loss over a stream of samples,
 by alternating, for each mini-batch, a sparse-coding step with the coder object and a block
 coordinate descent on the surrogate built from the running statistics
 :math:`A = \sum c c^\top` and :math:`B = \sum c x^\top`. Rows are samples; see
-:mod:`cstoolkit.learners._base` for the mapping to the recoverers' column convention.
+:mod:`cstoolkit.learners.base` for the mapping to the recoverers' column convention.
 """
 
 from __future__ import annotations
@@ -23,34 +23,29 @@ import numpy as np
 from .._threads import blas_single_thread
 from .._validation import Interval
 from ..registry import register_learner
-from ._base import LEARNER_HISTORY_KEYS, DictionaryLearner, _common_constraints, _in_data_units, _seed, data_scale
+from .base import LEARNER_HISTORY_KEYS, DictionaryLearner, _common_constraints, _seed, data_scale
+from .codes import code_signals
 
 __all__ = ["OnlineDictionaryLearning", "OnlineState"]
 
 logger = logging.getLogger(__name__)
 
 
-def _bcd_sweep(W, A, B, n_sweeps, tiny):
-    """Block coordinate descent on ½tr(Wᵀ A W) − tr(Wᵀ B) over unit-norm rows of W, in place.
+def _gram(W):
+    """``W Wᵀ`` (K, K) of the atoms ``W`` (K, m), exactly symmetric, C-contiguous.
 
-    Atom ``j``: ``u = w_j + (b_j − a_jᵀ W)/A_jj``, ``w_j = u/‖u‖`` (Mairal et al. 2010, Alg. 2,
-    with the sphere instead of the ball so that greedy coders see equal-norm atoms).
-    Returns the atoms whose ``A_jj`` is below ``tiny`` (not updated).
+    One ``syrk`` (half the multiply-adds of ``W @ W.T``: 0.34 G for 1024 × 640) fills the upper
+    triangle; the lower one is its mirror (adding the zero triangle and halving the doubled
+    diagonal are exact).
     """
-    diag = np.diag(A).copy()
-    dead = np.flatnonzero(diag <= tiny)
-    live = np.flatnonzero(diag > tiny)
-    # one vector-matrix product per atom: memory-bound, so BLAS threads only add their
-    # synchronisation (measured on 2 cores with other jobs running: 1024 x 640 float32,
-    # 22.7 ms per product on 2 threads, 0.46 ms on one)
-    with blas_single_thread():
-        for _ in range(n_sweeps):
-            for j in live:
-                u = W[j] + (B[j] - A[j] @ W) / diag[j]
-                nu = np.linalg.norm(u)
-                if nu > 0:
-                    W[j] = u / nu
-    return dead
+    from scipy.linalg.blas import get_blas_funcs
+
+    syrk = get_blas_funcs("syrk", dtype=W.dtype)
+    U = syrk(1.0, W.T, trans=1)  # (Wᵀ)ᵀ Wᵀ, upper triangle; W.T is Fortran-ordered: no copy
+    G = np.empty(U.shape, dtype=W.dtype)
+    np.add(U, U.T, out=G)
+    G.flat[:: G.shape[0] + 1] *= 0.5
+    return G
 
 
 @dataclass
@@ -58,12 +53,15 @@ class _BatchStats:
     """What the coding of a block of rows contributes to the online update (Mairal et al.'s
     sufficient statistics), so that blocks can be coded anywhere and summed.
 
-    ``StS = SᵀS``-like ``Σ c cᵀ`` (K, K) and ``StX = Σ c xᵀ`` (K, m) in the dtype of the data,
-    per-row objective ``obj`` and residual norms ``r`` (n_rows,), the number of non-zero codes
-    ``nnz`` and ``xx = ‖X_block‖_F²`` (float64).
+    ``Σ c cᵀ`` is carried as the codes' non-zeros, listed per row (``idx``, ``val`` of shape
+    (n_rows, s), the layout of :func:`~cstoolkit.learners._code_stats.code_lists`): n·k values
+    instead of a K × K matrix, added into ``A`` by the driver. ``StX = Σ c xᵀ`` (K, m) dense, in
+    the dtype of the data; per-row objective ``obj`` and residual norms ``r`` (n_rows,), the
+    number of non-zero codes ``nnz`` and ``xx = ‖X_block‖_F²`` (float64).
     """
 
-    StS: np.ndarray
+    idx: np.ndarray
+    val: np.ndarray
     StX: np.ndarray
     obj: np.ndarray
     r: np.ndarray
@@ -75,7 +73,11 @@ class _BatchStats:
         """The statistics of the concatenated blocks (one block: itself, bit for bit)."""
         if len(parts) == 1:
             return parts[0]
-        return _BatchStats(sum(p.StS for p in parts[1:]) + parts[0].StS, sum(p.StX for p in parts[1:]) + parts[0].StX,
+        s = max(p.idx.shape[1] for p in parts)
+        pad = [((0, 0), (0, s - p.idx.shape[1])) for p in parts]
+        return _BatchStats(np.concatenate([np.pad(p.idx, w) for p, w in zip(parts, pad)]),
+                           np.concatenate([np.pad(p.val, w) for p, w in zip(parts, pad)]),
+                           sum(p.StX for p in parts[1:]) + parts[0].StX,
                            np.concatenate([p.obj for p in parts]), np.concatenate([p.r for p in parts]),
                            sum(p.nnz for p in parts), float(sum(p.xx for p in parts)))
 
@@ -84,13 +86,16 @@ def _batch_stats(coder, W, gram, Xb, scale):
     """Code the rows ``Xb`` (already divided by ``scale``) over the atoms ``W`` (K, m); their statistics.
 
     A plain function of its arguments (no learner), so that a Dask worker can run it on its
-    block with the broadcast dictionary. The codes themselves never leave it.
+    block with the broadcast dictionary. Only the codes' non-zeros leave it.
     """
-    from ..solvers.greedy import OMP
+    S, obj, r = code_signals(coder, W.T, Xb.T, scale, gram=gram)
+    # the codes are sparse (k of K per row): Σ c xᵀ from their non-zeros only — the dense
+    # products S Sᵀ and S X would spend 0.44 G multiply-adds per 256 rows on zeros
+    from ._code_stats import code_lists, codes_times_rows
 
-    S, obj, r = DictionaryLearner._code(coder, W.T, Xb.T, scale, gram=gram if type(coder) is OMP else None)
-    return _BatchStats(S @ S.T, S @ Xb, np.asarray(obj), np.asarray(r), int(np.count_nonzero(S)),
-                       float(np.einsum("ij,ij->", Xb, Xb, dtype=np.float64)))
+    idx, val = code_lists(S)
+    return _BatchStats(idx, val, codes_times_rows(idx, val, Xb, W.shape[0]), np.asarray(obj), np.asarray(r),
+                       int(np.count_nonzero(val)), float(np.einsum("ij,ij->", Xb, Xb, dtype=np.float64)))
 
 
 class _Columns:
@@ -116,11 +121,11 @@ class OnlineState:
         Weighted running sum of ``c xᵀ``, in units of ``scale²``.
     scale : float
         Power of two the samples are divided by before coding (fixed by ``fit``'s data or the
-        first ``partial_fit`` batch; see :func:`cstoolkit.learners._base.data_scale`).
+        first ``partial_fit`` batch; see :func:`cstoolkit.learners.codes.data_scale`).
     rng : numpy.random.Generator
         Continues across ``partial_fit`` calls (replacements, shuffling).
     gram : ndarray (n_atoms, n_atoms) or None
-        ``W Wᵀ`` of the current atoms, kept for an OMP coder.
+        ``W Wᵀ`` of the current atoms, kept for the coder's Gram hook.
     elapsed : float
         Seconds spent in the mini-batch steps.
     history : dict of list
@@ -176,7 +181,8 @@ class OnlineDictionaryLearning(DictionaryLearner):
     r"""Online dictionary learning with mini-batches and any coder (Mairal et al. 2009/2010).
 
     For mini-batch :math:`t` of :math:`\eta` samples :math:`X_t` with codes :math:`C_t`
-    (``coder.recover(W.T, X_t.T)``; Batch-OMP with a cached Gram matrix for an OMP coder):
+    (through the coder's Gram hook ``coder.recover_gram`` with the cached ``W Wᵀ``; Batch-OMP
+    for an OMP coder):
 
     .. math::
 
@@ -225,10 +231,12 @@ class OnlineDictionaryLearning(DictionaryLearner):
     random_state : int, numpy Generator or None, default=None
     sparse_output : bool or "auto", default="auto"
         Whether ``transform`` returns a ``scipy.sparse.csr_array``; ``"auto"``: CSR when the dense
-        codes would exceed 128 MiB (see :meth:`~cstoolkit.learners._base.DictionaryLearner.transform`).
-    callback : callable or None, default=None
-        ``callback(learner, step)`` after every mini-batch; returning True stops ``fit``.
-        Its run time is not counted in ``history_["time"]``.
+        codes would exceed 128 MiB (see :meth:`~cstoolkit.learners.base.DictionaryLearner.transform`).
+    callback : Callback, callable, sequence of them or None, default=None
+        The solvers' callbacks (:mod:`cstoolkit.callbacks`), after every mini-batch, with an
+        :class:`~cstoolkit.callbacks.IterationInfo` of the batch's samples (a function of two
+        positional parameters is called as ``callback(learner, step)``); returning True stops
+        ``fit``. Their run time is not counted in ``history_["time"]``.
 
     Hyperparameters are validated by ``fit`` / ``partial_fit`` (``__init__`` only stores them).
     As the batch learners, it works on the samples divided by a power of two near ``max|X|``,
@@ -243,9 +251,9 @@ class OnlineDictionaryLearning(DictionaryLearner):
     n_steps_ : int
         Mini-batches processed (``fit`` and ``partial_fit``).
     history_ : dict of ndarray, each of shape (n_steps_,)
-        Per mini-batch: ``"objective"`` (the coder's objective averaged over the batch, before
-        the update), ``"rel_error"`` (‖X_t − C_t W‖_F/‖X_t‖_F of the batch, before the
-        update), ``"mean_nnz"`` and cumulative ``"time"``.
+        Per mini-batch, before the update: ``"objective"`` (the coder's objective averaged over
+        the batch), ``"residual_norm"`` (root mean square of ‖x_i − Wᵀc_i‖ over the batch),
+        ``"relative_residual"`` (‖X_t − C_t W‖_F/‖X_t‖_F), ``"mean_nnz"``; and cumulative ``"time"``.
     state_ : OnlineState
         Running statistics ``A``, ``B`` and the rest of what ``partial_fit`` continues from.
     n_features_in_ : int
@@ -298,37 +306,43 @@ class OnlineDictionaryLearning(DictionaryLearner):
         self.n_steps_ = 0
 
     def _step(self, Xb, coder):
-        """One mini-batch ``Xb`` (already divided by ``state_.scale``): code, accumulate, update."""
-        from ..solvers.greedy import OMP
+        """One mini-batch ``Xb`` (already divided by ``state_.scale``): code, accumulate, update.
 
+        Returns the batch's statistics (per-row objective and residual norms for the callbacks).
+        """
         t_start = time.perf_counter()
         st = self.state_
-        if type(coder) is OMP and st.gram is None:
-            st.gram = self.components_ @ self.components_.T
-        stats = _batch_stats(coder, self.components_, st.gram, Xb, st.scale)
+        if st.gram is None:
+            st.gram = _gram(self.components_)
+        with blas_single_thread():  # Xb Wᵀ is small (0.17 G multiply-adds) ahead of the parallel OMP kernel
+            stats = _batch_stats(coder, self.components_, st.gram, Xb, st.scale)
         self._update(stats, Xb.shape[0], lambda rows: Xb[rows], coder, t_start)
+        return stats
 
     def _update(self, stats, eta, get_rows, coder, t_start):
         """Accumulate a mini-batch's :class:`_BatchStats` into ``A``, ``B``; update the atoms.
 
         ``get_rows(indices)`` returns rows of the (scaled) mini-batch, for atom replacement.
         """
-        from ..solvers.greedy import OMP
-
         st = self.state_
         W, A, B = self.components_, st.A, st.B
-        is_omp = type(coder) is OMP
         t = self.n_steps_
         theta = (t + 1) * eta if t < eta - 1 else eta * eta + t + 1 - eta
         beta = (theta + 1 - eta) / (theta + 1)
+        from ._bcd import bcd_sweep
+        from ._code_stats import add_code_outer
+
         A *= beta
-        A += stats.StS / eta
+        add_code_outer(A, stats.idx, stats.val, eta)  # A += Σ c cᵀ / eta from the non-zeros
         B *= beta
         B += stats.StX / eta
         diag = np.diag(A)
         tiny = 1e-6 * max(float(diag.mean()), np.finfo(A.dtype).tiny)
-        dead = _bcd_sweep(W, A, B, self.n_sweeps, tiny if self.min_usage > 0 else -np.inf)
-        G = W @ W.T
+        # every product here is small (≤ K²m multiply-adds, 0.7 G at 1024 × 640): on one BLAS
+        # thread, as the project does ahead of compiled kernels (see cstoolkit._threads)
+        with blas_single_thread():
+            dead = bcd_sweep(W, A, B, self.n_sweeps, tiny if self.min_usage > 0 else -np.inf)
+            G = _gram(W)
         err = np.asarray(stats.r, dtype=np.float64).copy()
         replaced = self._replace_atoms(W.T, _Columns(get_rows), err, dead, st.rng, coherence=G)
         if replaced.size:
@@ -337,15 +351,11 @@ class OnlineDictionaryLearning(DictionaryLearner):
             B[replaced] = 0
             G[replaced, :] = W[replaced] @ W.T
             G[:, replaced] = G[replaced, :].T
-        st.gram = G if is_omp else None
+        st.gram = G
         self.n_steps_ += 1
         st.elapsed += time.perf_counter() - t_start
-        xx = stats.xx or 1.0
-        h = st.history
-        h["objective"].append(_in_data_units(np.mean(stats.obj), st.scale))
-        h["rel_error"].append(float(np.sqrt(np.sum(np.asarray(stats.r, dtype=np.float64) ** 2) / xx)))
-        h["mean_nnz"].append(stats.nnz / eta)
-        h["time"].append(st.elapsed)
+        self._record(st.history, st.elapsed, np.mean(stats.obj), np.sum(np.asarray(stats.r, dtype=np.float64) ** 2),
+                     stats.xx or 1.0, eta, stats.nnz, st.scale)
 
     # -- public API --------------------------------------------------------------------
     def fit(self, X, y=None):
@@ -381,24 +391,28 @@ class OnlineDictionaryLearning(DictionaryLearner):
         def batch(s, order):
             rows = src[s: s + self.batch_size] if order is None else src[order[s: s + self.batch_size]]
             rows /= inv
-            self._step(rows, coder)
+            return self._step(rows, coder)
 
-        return self._run_epochs(src.shape[0], batch)
+        return self._run_epochs(src.shape[0], batch, X)
 
-    def _run_epochs(self, N, batch):
-        """``max_iter`` passes over ``N`` rows: ``batch(first_row, order or None)`` per mini-batch,
-        the callback after each (True stops); returns ``self`` with the history finished."""
-        rng = self.state_.rng
+    def _run_epochs(self, N, batch, X):
+        """``max_iter`` passes over ``N`` rows: ``batch(first_row, order or None) -> _BatchStats``
+        per mini-batch, the callbacks after each (True stops; their time is not counted);
+        returns ``self`` with the history finished."""
+        st = self.state_
+        cbs = self._begin_callbacks(X)
         self.n_iter_ = 0
         for epoch in range(self.max_iter):
-            order = rng.permutation(N) if self.shuffle else None
+            order = st.rng.permutation(N) if self.shuffle else None
             for s in range(0, N, self.batch_size):
-                batch(s, order)
-                if self.callback is not None and self.callback(self, self.n_steps_):
-                    self._finish_history(self.state_.history)
+                stats = batch(s, order)
+                if cbs and self._step_callbacks(cbs, self.n_steps_, stats.obj, stats.r, st.scale):
+                    self._finish_history(st.history)
+                    self._end_callbacks(cbs)
                     return self
             self.n_iter_ = epoch + 1
-        self._finish_history(self.state_.history)
+        self._finish_history(st.history)
+        self._end_callbacks(cbs)
         return self
 
     def _fit_dask(self, X):
@@ -408,8 +422,9 @@ class OnlineDictionaryLearning(DictionaryLearner):
         piece is coded by :func:`_batch_stats` on a worker, with the dictionary and its Gram
         matrix broadcast to all workers once per mini-batch (``Client.scatter(...,
         broadcast=True)`` when a :class:`dask.distributed.Client` is active), and only the
-        statistics ``Σ c cᵀ`` (K, K), ``Σ c xᵀ`` (K, m) and per-row residuals come back; the
-        driver sums them and runs the same update as in memory. With chunks of ``batch_size``
+        statistics come back — the codes' non-zeros (n·k values, from which the driver adds
+        ``Σ c cᵀ``), ``Σ c xᵀ`` (K, m) and per-row residuals; the driver sums them and runs the
+        same update as in memory. With chunks of ``batch_size``
         rows every mini-batch is one piece and the dictionary equals the in-memory fit's bit for
         bit; a mini-batch over several chunks differs only by the summation order of the
         statistics. Rows are visited in order: ``shuffle`` must be False (shuffle the table's
@@ -417,7 +432,6 @@ class OnlineDictionaryLearning(DictionaryLearner):
         """
         import dask
         import dask.array  # noqa: F401  (dask.array.isfinite below)
-        from ..solvers.greedy import OMP
 
         owner = type(self).__name__
         if X.ndim != 2:
@@ -452,15 +466,16 @@ class OnlineDictionaryLearning(DictionaryLearner):
             e = min(s + self.batch_size, N)
             st = self.state_
             W = self.components_
-            if type(coder) is OMP and st.gram is None:
-                st.gram = W @ W.T
+            if st.gram is None:
+                st.gram = _gram(W)
             Wb, Gb = (W, st.gram) if client is None else client.scatter([W, st.gram], broadcast=True)
             cuts = np.unique(np.clip(starts, s, e))
             tasks = [dask.delayed(_batch_stats)(coder, Wb, Gb, X[a:b] / inv, scale) for a, b in zip(cuts[:-1], cuts[1:])]
             stats = _BatchStats.total(list(dask.compute(*tasks)))
             self._update(stats, e - s, lambda rows: np.asarray((X[s + rows] / inv).compute()), coder, t_start)
+            return stats
 
-        return self._run_epochs(N, batch)
+        return self._run_epochs(N, batch, X)
 
     def partial_fit(self, X, y=None):
         """Update the dictionary with one mini-batch (all rows of ``X``).

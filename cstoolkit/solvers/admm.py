@@ -42,6 +42,7 @@ from ..linalg import (RowSpace, dense_matrix, scatter_support, solve_padded, sup
 from ..operators import explicit_matrix
 from ..prox import soft_threshold, soft_threshold_nonneg
 from ..registry import register
+from ..studies import StudySettings
 from ._l1 import L1_CONSTRAINTS, lam_vector
 
 __all__ = ["ADMMBasisPursuit", "ADMMBPDN", "ADMMLasso", "polish_l1"]
@@ -533,6 +534,10 @@ class ADMMBasisPursuit(_ProjectionADMM):
     Chen, Donoho & Saunders, "Atomic decomposition by basis pursuit", SIAM J. Sci. Comput. 20 (1998).
     """
 
+    study_settings = StudySettings(
+        family="bp", phase=dict(tol=1e-10), embedding=dict(max_iter=2000), studies={"embedding"}, slow=True,
+        note="the ℓ1 reference solved by thousands of ADMM iterations per signal")
+
     objective_kind = "bp"
 
     def __init__(self, *, rho=None, max_iter=5000, tol=1e-8, abs_tol=0.0, balance=True, polish=True,
@@ -625,6 +630,10 @@ class ADMMBPDN(_ProjectionADMM):
     recovery from incomplete and inaccurate measurements", CPAM 59 (2006).
     """
 
+    study_settings = StudySettings(
+        family="l1", phase=dict(epsilon=1e-7, tol=1e-7), embedding=dict(max_iter=2000), studies={"embedding"},
+        slow=True, note="thousands of ADMM iterations per signal")
+
     objective_kind = "bpdn"
     _param_units = {"epsilon": "y"}
     _parameter_constraints = {**_ADMMBase._parameter_constraints, "epsilon": [Interval("real", 0, None, closed="left")]}
@@ -685,6 +694,10 @@ class ADMMLasso(_ADMMBase):
     Boyd, Parikh, Chu, Peleato & Eckstein (2011), §6.4. Tibshirani, "Regression shrinkage and
     selection via the lasso", JRSS-B 58 (1996).
     """
+
+    study_settings = StudySettings(
+        family="l1", phase=dict(lam=1e-6, lam_scale="relative", tol=1e-10), embedding=dict(max_iter=2000),
+        studies={"embedding"}, slow=True, note="thousands of ADMM iterations per signal")
 
     objective_kind = "lasso"
     _param_units = {"lam": "lam"}

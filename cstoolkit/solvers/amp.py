@@ -9,6 +9,7 @@ import numpy as np
 from .._validation import Interval, Options
 from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..registry import register
+from ..studies import StudySettings
 from ..theory import minimax_alpha
 from ..prox import soft_threshold
 from ._l1 import l1_objective, lam_vector
@@ -97,6 +98,9 @@ class AMP(IterativeRecoverer):
     Montanari, "Graphical models concepts in compressed sensing", in Compressed Sensing:
     Theory and Applications, Cambridge Univ. Press (2012).
     """
+
+    study_settings = StudySettings(
+        family="l1", phase=dict(max_iter=5000, tol=1e-13), embedding=dict(max_iter=300, tol=1e-7))
 
     objective_kind = "lasso"
     _param_units = {"lam": "lam"}

@@ -11,6 +11,7 @@ from .._validation import Interval, InstanceOf
 from ..base import DirectRecoverer, DirectSolution
 from ..registry import register
 from ..linalg import dense_matrix
+from ..studies import StudySettings
 
 __all__ = ["BasisPursuit", "BasisPursuitDenoising"]
 
@@ -93,6 +94,10 @@ class BasisPursuit(_CvxpyRecoverer):
     20 (1998). Diamond & Boyd, "CVXPY", JMLR 17 (2016).
     """
 
+    study_settings = StudySettings(
+        family="bp", phase={}, embedding={}, studies={"embedding"}, slow=True,
+        note="one cvxpy program per signal (~100 ms each): the ℓ1 reference solved slowly")
+
     def __init__(self, *, solver=None, solver_options=None):
         self.solver = solver
         self.solver_options = solver_options
@@ -124,6 +129,10 @@ class BasisPursuitDenoising(_CvxpyRecoverer):
     Chen, Donoho & Saunders (1998); Candès, Romberg & Tao, "Stable signal recovery from
     incomplete and inaccurate measurements", CPAM 59 (2006).
     """
+
+    study_settings = StudySettings(
+        family="l1", phase=dict(epsilon=1e-7), embedding={}, studies={"embedding"}, slow=True,
+        note="one cvxpy program per signal (~100 ms each)")
 
     _parameter_constraints = {
         **_CvxpyRecoverer._parameter_constraints,

@@ -12,6 +12,7 @@ from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..linalg import dense_matrix
 from ..linalg import gram as gram_matrix  # omp_batch has a parameter named gram
 from ..registry import register
+from ..studies import SPARSITY, StudySettings
 from ._engine import ENGINES
 
 __all__ = ["OMP", "MP", "omp_batch"]
@@ -92,6 +93,8 @@ class OMP(DirectRecoverer):
     [3, 70, 200]
     """
 
+    study_settings = StudySettings(family="greedy")
+
     supports_complex = True
     _parameter_constraints = {
         "n_nonzero_coefs": [Interval("integral", 1, None), None],
@@ -131,6 +134,31 @@ class OMP(DirectRecoverer):
 
         yn = safe_col_norms(run.Y)
         return np.maximum(base, self.tol / np.where(yn > 0, yn, 1.0))
+
+    def recover_gram(self, gram, correlations, *, norms_squared=None, factor=None):
+        """Batch-OMP on the Gram matrix (Rubinstein et al.), as scikit-learn's ``orthogonal_mp_gram``.
+
+        The same atoms and coefficients as ``recover(D, x)`` (to rounding) without ``D``:
+        the correlations are updated from ``gram`` (see :meth:`Recoverer.recover_gram` for
+        the parameters). ``norms_squared`` drives the residual recursion (the ``tol`` rule and
+        the residual norms); without it the generic equivalent-problem default runs.
+        ``n_nonzero_coefs`` may exceed rank(G): a signal then stops at a dependent atom.
+        """
+        if norms_squared is None:
+            return super().recover_gram(gram, correlations, factor=factor)
+        from ..gram_coding import GramCoding, check_gram_inputs
+
+        G, C, nrm, single = check_gram_inputs(gram, correlations, norms_squared)
+        n, B = C.shape
+        k = _greedy_budget(self.n_nonzero_coefs, self.tol, n, n, type(self).__name__)
+        # a copy per chunk: the compiled kernel updates the correlations in place
+        coef, res, steps = _omp_chunks(G, lambda sl: np.array(C[:, sl].T, order="C"), lambda sl: nrm[sl], B, k, tol=self.tol,
+                                       batch_size=self.batch_size, engine=self.engine, return_sparse=False,
+                                       dtype=G.dtype)
+        r = res[steps, np.arange(B)]
+        if single:
+            return GramCoding(coef=coef[:, 0], objective=float(0.5 * r[0] ** 2), residual_norm=float(r[0]))
+        return GramCoding(coef=coef, objective=0.5 * r * r, residual_norm=r)
 
     @classmethod
     def _conformance_params(cls, k):
@@ -200,23 +228,35 @@ def omp_batch(D, Y, k, *, tol=None, batch_size=None, engine="auto", gram=None, r
     Rubinstein, Zibulevsky & Elad, "Efficient implementation of the K-SVD algorithm using
     batch orthogonal matching pursuit", Technion CS-2008-08.
     """
+    dt = np.result_type(D.dtype, Y.dtype)
+    complex_ = dt.kind == "c"
+    D = np.asarray(D, dtype=dt)
+    G = gram_matrix(D) if gram is None else gram
+    Dc = D.conj() if complex_ else D
+
+    def alpha(sl):  # (b, n) = (Dᴴ Y_b)ᵀ, C-contiguous: one BLAS-3 call per chunk
+        return np.asarray(Y[:, sl], dtype=dt).T @ Dc
+
+    return _omp_chunks(G, alpha, lambda sl: _sq_norms(np.asarray(Y[:, sl], dtype=dt)), Y.shape[1], k, tol=tol,
+                       batch_size=batch_size, engine=engine, return_sparse=return_sparse, dtype=dt)
+
+
+def _omp_chunks(G, alpha, norms2, B, k, *, tol, batch_size, engine, return_sparse, dtype):
+    """The Batch-OMP kernel over chunks of signals: ``alpha(sl)`` gives the chunk's correlations
+    ``(Dᴴ Y_sl)ᵀ`` (b, n) and ``norms2(sl)`` its ``‖y‖²`` (b,); returns what :func:`omp_batch` does."""
     from ._engine import use_numba
     from ._omp_kernels import omp_gram_numpy, scatter_coefficients
 
-    dt = np.result_type(D.dtype, Y.dtype)
-    complex_ = dt.kind == "c"
-    compiled = use_numba(engine) and not complex_  # complex data: the numpy engine
+    dt = np.dtype(dtype)
+    compiled = use_numba(engine) and dt.kind != "c"  # complex data: the numpy engine
     if compiled:
         from ._omp_numba import omp_gram_numba
 
         kernel = omp_gram_numba
     else:
         kernel = omp_gram_numpy
-    D = np.asarray(D, dtype=dt)
-    G = np.ascontiguousarray(gram_matrix(D) if gram is None else gram, dtype=dt)
-    Dc = D.conj() if complex_ else D
-    m, n = D.shape
-    B = Y.shape[1]
+    G = np.ascontiguousarray(G, dtype=dt)
+    n = G.shape[0]
     if batch_size is None:
         batch_size = _auto_batch_size("numba" if compiled else "numpy", k, n, dt.itemsize)
     coef = np.zeros((n, B), dtype=dt)
@@ -228,9 +268,7 @@ def omp_batch(D, Y, k, *, tol=None, batch_size=None, engine="auto", gram=None, r
     parts = []
     for s in range(0, B, batch_size):
         sl = slice(s, min(s + batch_size, B))
-        Yb = np.asarray(Y[:, sl], dtype=dt)
-        alpha = Yb.T @ Dc  # (b, n) = (Dᴴ Y_b)ᵀ, C-contiguous: one BLAS-3 call per chunk
-        S, gam, r2, st = kernel(G, alpha, _sq_norms(Yb), k, tol2, *args)
+        S, gam, r2, st = kernel(G, np.ascontiguousarray(alpha(sl), dtype=dt), norms2(sl), k, tol2, *args)
         scatter_coefficients(coef, S, gam, st, offset=s)
         if return_sparse:
             b, t = np.nonzero(np.arange(S.shape[1])[None, :] < st[:, None])
@@ -288,6 +326,10 @@ class MP(IterativeRecoverer):
     Mallat & Zhang, "Matching pursuits with time-frequency dictionaries", IEEE Trans.
     Signal Process. 41 (1993).
     """
+
+    study_settings = StudySettings(
+        family="greedy", phase=dict(max_iter=5000, tol=1e-7),
+        embedding=dict(n_nonzero_coefs=SPARSITY, max_iter=2000, tol=1e-8))
 
     supports_x0 = False  # pursues y from x = 0 (a warm start would change the algorithm)
     supports_complex = True

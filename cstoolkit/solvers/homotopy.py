@@ -19,8 +19,9 @@ from .._threads import blas_single_thread, gram_is_small
 from .._validation import Interval, Options
 from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..registry import register
-from ._engine import ENGINES
 from ..linalg import dense_matrix
+from ..studies import StudySettings
+from ._engine import ENGINES
 from ._l1 import L1_CONSTRAINTS, lam_vector
 
 __all__ = ["Homotopy", "BasisPursuitHomotopy", "homotopy_batch", "lasso_path_homotopy"]
@@ -310,6 +311,10 @@ class Homotopy(_HomotopyBase):
     Tibshirani, "Least angle regression", Ann. Statist. 32 (2004).
     """
 
+    study_settings = StudySettings(
+        family="l1", phase=dict(lam=1e-9, lam_scale="relative"), embedding={}, studies={"embedding"}, slow=True,
+        note="the ℓ1 reference at λ → 0; a long path per signal on non-sparse vectors")
+
     objective_kind = "lasso"
     _parameter_constraints = {**L1_CONSTRAINTS, **_HomotopyBase._HOMOTOPY_CONSTRAINTS}
 
@@ -325,6 +330,27 @@ class Homotopy(_HomotopyBase):
 
     def _lam(self, C):
         return lam_vector(self.lam, self.lam_scale, C, np.float64)
+
+    def recover_gram(self, gram, correlations, *, norms_squared=None, factor=None):
+        """The path followed on ``gram`` and ``correlations`` directly (see :meth:`Recoverer.recover_gram`).
+
+        The rank bound of the path is ``n`` (the dictionary's row count is not known from the
+        Gram matrix), so a path reaching rank(D) active atoms ends as :func:`homotopy_batch`
+        says; ``max_iter=None`` allows ``8·n`` breakpoints. Without ``norms_squared``, or for
+        complex input, the generic default runs.
+        """
+        if norms_squared is None or np.iscomplexobj(gram) or np.iscomplexobj(correlations):
+            return super().recover_gram(gram, correlations, norms_squared=norms_squared, factor=factor)
+        from ..gram_coding import check_gram_inputs, gram_lasso_solution
+        from ._omp_kernels import use_numba
+
+        G, C, yy, single = check_gram_inputs(gram, correlations, norms_squared)
+        G64, C64 = G.astype(np.float64), C.astype(np.float64)
+        lam = self._lam(C64)
+        steps = 8 * G.shape[0] if self.max_iter is None else self.max_iter
+        with blas_single_thread(use_numba(self.engine) and gram_is_small(*G.shape, C.shape[1])):
+            X, _, _ = homotopy_batch(G64, C64, lam, max_steps=steps, tol=self.tol, engine=self.engine)
+        return gram_lasso_solution(G64, C64, yy, X.astype(G.dtype), lam, single)
 
     @classmethod
     def _conformance_params(cls, k):
@@ -363,6 +389,10 @@ class BasisPursuitHomotopy(_HomotopyBase):
     problems", IMA J. Numer. Anal. 20 (2000). Donoho & Tsaig, "Fast solution of ℓ1-norm
     minimization problems when the solution may be sparse", IEEE Trans. Inf. Theory 54 (2008).
     """
+
+    study_settings = StudySettings(
+        family="bp", phase={}, embedding={}, studies={"embedding"},
+        note="the phase diagram's ℓ1 reference itself (drawn as l1)")
 
     objective_kind = "bp"
     _parameter_constraints = dict(_HomotopyBase._HOMOTOPY_CONSTRAINTS)

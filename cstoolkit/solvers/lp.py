@@ -22,6 +22,7 @@ from .._validation import Options
 from ..base import DirectRecoverer, DirectSolution
 from ..registry import register
 from ..linalg import dense_matrix
+from ..studies import StudySettings
 
 __all__ = ["BasisPursuitLP", "basis_pursuit_lp", "lp_statuses"]
 
@@ -140,6 +141,10 @@ class BasisPursuitLP(DirectRecoverer):
     (1998). Huangfu & Hall, "Parallelizing the dual revised simplex method", Math. Prog. Comp.
     10 (2018).
     """
+
+    study_settings = StudySettings(
+        family="bp", phase={}, embedding={}, studies={"embedding"}, slow=True,
+        note="one linear program per signal: the ℓ1 reference solved slowly")
 
     objective_kind = "bp"
     _parameter_constraints = {

@@ -12,6 +12,7 @@ from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..operators import operator_norm
 from ..registry import register
 from ..prox import soft_threshold
+from ..studies import StudySettings
 from ._l1 import L1_CONSTRAINTS, l1_objective, lam_vector
 
 __all__ = ["ISTA", "FISTA"]
@@ -147,6 +148,11 @@ class ISTA(_ProximalGradient):
     problems", SIAM J. Imaging Sci. 2 (2009).
     """
 
+    study_settings = StudySettings(
+        family="l1", phase=dict(lam=3e-3, lam_scale="relative", max_iter=20000, tol=1e-10),
+        embedding=dict(max_iter=500, tol=1e-6), studies={"embedding"},
+        note="tens of thousands of iterations per phase-diagram cell")
+
     def __init__(self, *, lam=0.1, lam_scale="absolute", max_iter=1000, tol=1e-6, step_size=None,
                  backtracking=False, check_every=10):
         self.lam = lam
@@ -205,6 +211,12 @@ class FISTA(_ProximalGradient):
     problems", SIAM J. Imaging Sci. 2 (2009).
     O'Donoghue & Candès, "Adaptive restart for accelerated gradient schemes", FoCM 15 (2015).
     """
+
+    study_settings = StudySettings(
+        family="l1", phase=dict(lam=1e-4, lam_scale="relative", max_iter=3000, tol=1e-10),
+        embedding=dict(max_iter=500, tol=1e-7), budget_limited=True,
+        note="capped at 3000 iterations in the phase diagram (at λ = 1e-4·λ_max it needs up to 20,000 "
+             "above the curve: 29 s per cell)")
 
     _parameter_constraints = {
         **_ProximalGradient._parameter_constraints,

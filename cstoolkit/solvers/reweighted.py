@@ -16,6 +16,7 @@ from .._validation import Interval
 from ..base import IterativeRecoverer
 from ..registry import register
 from ..linalg import dense_matrix
+from ..studies import StudySettings
 from .admm import ADMMBasisPursuit, polish_l1
 
 __all__ = ["ReweightedL1", "IRLS"]
@@ -80,6 +81,10 @@ class ReweightedL1(IterativeRecoverer):
     Candès, Wakin & Boyd, "Enhancing sparsity by reweighted ℓ1 minimization", J. Fourier Anal.
     Appl. 14 (2008).
     """
+
+    study_settings = StudySettings(
+        family="beyond-l1", phase={}, embedding={}, slow=True,
+        note="a weighted ℓ1 problem per signal per outer iteration")
 
     supports_complex = True
     objective_kind = "greedy"
@@ -158,6 +163,10 @@ class IRLS(IterativeRecoverer):
     Daubechies, DeVore, Fornasier & Güntürk, "Iteratively reweighted least squares minimization
     for sparse recovery", CPAM 63 (2010).
     """
+
+    study_settings = StudySettings(
+        family="beyond-l1", phase={}, embedding=dict(max_iter=100), studies={"embedding"}, slow=True,
+        note="a weighted least-squares problem per signal per outer iteration (50–160 s per cell)")
 
     supports_complex = True
     objective_kind = "greedy"

@@ -25,6 +25,7 @@ from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..linalg import RowSpace
 from ..operators import explicit_matrix
 from ..registry import register
+from ..studies import StudySettings
 
 __all__ = ["SL0"]
 
@@ -121,6 +122,9 @@ class SL0(IterativeRecoverer):
     convergence analysis", arXiv:1001.5073 (2010).
     """
 
+    study_settings = StudySettings(
+        family="beyond-l1", phase=dict(sigma_decrease=0.9, sigma_min=1e-10), embedding={})
+
     objective_kind = "bp"
     supports_complex = True
     _parameter_constraints = {
@@ -188,6 +192,6 @@ class SL0(IterativeRecoverer):
 
     @classmethod
     def _conformance_params(cls, k):
-        # also the settings of phase diagrams (cstoolkit.phase.phase_recoverer): the slow σ
-        # schedule that takes SL0 beyond the ℓ1 transition, accurate to about 1e-10
+        # the slow σ schedule that takes SL0 beyond the ℓ1 transition, accurate to about 1e-10
+        # (the phase diagram declares the same schedule in ``study_settings``)
         return dict(sigma_decrease=0.9, sigma_min=1e-10)

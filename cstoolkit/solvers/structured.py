@@ -17,6 +17,7 @@ from ..conventions import lam_max_of_correlations
 from ..linalg import dense_matrix
 from ..prox import group_norms, group_soft_threshold
 from ..registry import register
+from ..studies import SPARSITY, StudySettings
 from .admm import ADMMLasso
 
 __all__ = ["GroupLasso", "BlockOMP"]
@@ -55,6 +56,11 @@ class GroupLasso(ADMMLasso):
     Yuan & Lin, "Model selection and estimation in regression with grouped variables", JRSS-B
     68 (2006). Boyd et al., Found. Trends Mach. Learn. 3 (2011), §6.4.2.
     """
+
+    study_settings = StudySettings(
+        family="structured", phase=dict(lam=1e-6, lam_scale="relative", tol=1e-10),
+        embedding=dict(max_iter=1000, group_size=4), studies={"embedding"},
+        note="groups of one in the phase diagram: the Lasso by ADMM (12–16 s per cell)")
 
     _parameter_constraints = {**ADMMLasso._parameter_constraints, "group_size": [Interval("integral", 1, None)]}
 
@@ -143,6 +149,10 @@ class BlockOMP(IterativeRecoverer):
     uniqueness of nonnegative sparse solutions to underdetermined systems of equations", IEEE
     Trans. Inf. Theory 54 (2008) (NNOMP).
     """
+
+    study_settings = StudySettings(
+        family="structured", phase=dict(n_nonzero_blocks=SPARSITY), embedding={}, studies={"embedding"}, slow=True,
+        note="OMP with blocks of one in the phase diagram; 20 s on the quick embedding configuration")
 
     supports_x0 = False  # a greedy pursuit from the empty support
     _sparsity_budget = True

@@ -8,6 +8,7 @@ from ..._validation import Interval
 from ...linalg import lstsq_on_support
 from ...prox import topk_mask
 from ...registry import register
+from ...studies import SPARSITY, StudySettings
 from ._base import _GREEDY_K, _Thresholding
 
 __all__ = ["HTP"]
@@ -37,6 +38,8 @@ class HTP(_Thresholding):
     Foucart, "Hard thresholding pursuit: an algorithm for compressive sensing", SIAM J.
     Numer. Anal. 49 (2011).
     """
+
+    study_settings = StudySettings(family="greedy", embedding=dict(n_nonzero_coefs=SPARSITY, max_iter=100))
 
     _parameter_constraints = {
         **_GREEDY_K,

@@ -8,6 +8,7 @@ from ..._validation import Interval
 from ...operators import operator_norm
 from ...prox import keep_topk, topk_mask
 from ...registry import RECOVERERS, register
+from ...studies import SPARSITY, StudySettings
 from ._base import _GREEDY_K, _ITER, _Thresholding
 
 __all__ = ["IHT", "NIHT"]
@@ -50,6 +51,10 @@ class IHT(_Thresholding):
     Maleki & Donoho, "Optimally tuned iterative reconstruction algorithms for compressed
     sensing", IEEE J. Sel. Topics Signal Process. 4 (2010).
     """
+
+    study_settings = StudySettings(
+        family="greedy", phase=dict(n_nonzero_coefs=SPARSITY, max_iter=20000, tol=1e-13),
+        embedding=dict(n_nonzero_coefs=SPARSITY, max_iter=300))
 
     _needs_gram = False
     _param_units = {"step_size": "step"}  # μ in units of 1/‖A‖² (the convergence theorem's)
@@ -135,6 +140,10 @@ class NIHT(_Thresholding):
     Blumensath & Davies, "Normalized iterative hard thresholding: guaranteed stability and
     performance", IEEE J. Sel. Topics Signal Process. 4 (2010).
     """
+
+    study_settings = StudySettings(
+        family="greedy", phase=dict(n_nonzero_coefs=SPARSITY, max_iter=5000, tol=1e-13),
+        embedding=dict(n_nonzero_coefs=SPARSITY, max_iter=300))
 
     _needs_gram = False
     _parameter_constraints = {

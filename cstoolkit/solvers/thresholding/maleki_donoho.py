@@ -11,6 +11,7 @@ from ..._validation import Interval
 from ...operators import explicit_matrix
 from ...prox import soft_threshold
 from ...registry import register
+from ...studies import StudySettings
 from ._base import _ITER, _Thresholding
 from .iht import IHT
 from .md_fits import iht_false_alarm_rate, ist_false_alarm_rate
@@ -107,6 +108,10 @@ class IHTMalekiDonoho(_InterferenceHeuristic, IHT):
     sensing", IEEE J. Sel. Topics Signal Process. 4 (2010).
     """
 
+    study_settings = StudySettings(
+        family="greedy", phase=dict(tol=1e-13), budget_limited=True,
+        note="Maleki–Donoho's tuned preset: its budget is part of the algorithm")
+
     _parameter_constraints = {
         **IHT._parameter_constraints,
         "step_size": [Interval("real", 0, None, closed="neither")],
@@ -191,6 +196,10 @@ class ISTMalekiDonoho(_InterferenceHeuristic, _Thresholding):
     problems with a sparsity constraint", Comm. Pure Appl. Math. 57 (2004).
     """
 
+    study_settings = StudySettings(
+        family="greedy", phase=dict(tol=1e-13), embedding={}, budget_limited=True,
+        note="Maleki–Donoho's tuned preset: its budget is part of the algorithm")
+
     _needs_gram = False
     _parameter_constraints = {
         "step_size": [Interval("real", 0, None, closed="neither")],
@@ -222,7 +231,7 @@ class ISTMalekiDonoho(_InterferenceHeuristic, _Thresholding):
 
     @classmethod
     def _conformance_params(cls, k):
-        # the tuned 400-iteration budget (also what phase diagrams run), tolerance below rounding
+        # the tuned 400-iteration budget, tolerance below rounding
         return dict(tol=1e-13)
 
 
@@ -251,6 +260,10 @@ class TSTMalekiDonoho(SubspacePursuit):
     Maleki & Donoho, "Optimally tuned iterative reconstruction algorithms for compressed
     sensing", IEEE J. Sel. Topics Signal Process. 4 (2010).
     """
+
+    study_settings = StudySettings(
+        family="greedy", phase={}, budget_limited=True,
+        note="Maleki–Donoho's tuned preset: its budget is part of the algorithm")
 
     def __init__(self, *, n_nonzero_coefs=None, max_iter=300, tol=1e-10):
         super().__init__(n_nonzero_coefs=n_nonzero_coefs, max_iter=max_iter, tol=tol)

@@ -10,6 +10,7 @@ from ..._validation import Interval, Options
 from ...linalg import lstsq_on_support
 from ...prox import topk_mask
 from ...registry import register
+from ...studies import StudySettings
 from ._base import _Thresholding
 
 __all__ = ["StOMP"]
@@ -49,6 +50,8 @@ class StOMP(_Thresholding):
     equations by stagewise orthogonal matching pursuit", IEEE Trans. Inf. Theory 58 (2012).
     Benjamini & Hochberg, "Controlling the false discovery rate", JRSS B 57 (1995).
     """
+
+    study_settings = StudySettings(family="greedy", phase={}, embedding={})
 
     _sparsity_budget = False
     _certificate_param = "tol"  # its tol is a relative residual

@@ -9,6 +9,7 @@ import numpy as np
 from ...linalg import lstsq_on_support
 from ...prox import topk_mask
 from ...registry import RECOVERERS, register
+from ...studies import SPARSITY, StudySettings
 from ._base import _GREEDY_K, _ITER, _Thresholding
 
 __all__ = ["CoSaMP", "SubspacePursuit"]
@@ -78,6 +79,8 @@ class CoSaMP(_TwoStage):
     samples", Appl. Comput. Harmon. Anal. 26 (2009).
     """
 
+    study_settings = StudySettings(family="greedy", embedding=dict(n_nonzero_coefs=SPARSITY, max_iter=100))
+
     _debias = False
     _parameter_constraints = {**_GREEDY_K, **_ITER}
 
@@ -116,6 +119,8 @@ class SubspacePursuit(_TwoStage):
     Dai & Milenkovic, "Subspace pursuit for compressive sensing signal reconstruction",
     IEEE Trans. Inf. Theory 55 (2009).
     """
+
+    study_settings = StudySettings(family="greedy", embedding=dict(n_nonzero_coefs=SPARSITY, max_iter=100))
 
     _parameter_constraints = {**_GREEDY_K, **_ITER}
 
