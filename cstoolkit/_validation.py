@@ -22,6 +22,14 @@ __all__ = [
     "validate_params",
     "check_signals",
     "check_random_state",
+    "check_numeric_dtype",
+    "as_numeric_array",
+    "check_sparse_2d",
+    "check_nonneg_param",
+    "check_broadcast",
+    "check_tol",
+    "check_int",
+    "check_matrix_2d",
 ]
 
 
@@ -206,3 +214,87 @@ def check_signals(y: Any, m: int, *, name: str = "y", allow_complex: bool = True
         raise ValueError(f"{name} contains NaN or Inf; remove or impute them before recovery.")
     single = arr.ndim == 1
     return (arr[:, None] if single else arr), single
+
+
+# --- array arguments of the entrywise operations (cstoolkit.sparsify) -------------------------
+
+def check_numeric_dtype(dtype: np.dtype, name: str) -> None:
+    if dtype.kind not in "biufc":
+        raise TypeError(
+            f"{name} must hold numbers (bool, int, float or complex); got dtype {dtype}"
+        )
+
+
+def as_numeric_array(X, name: str = "X") -> np.ndarray:
+    """``np.asarray`` plus a dtype check (no copy when not needed)."""
+    try:
+        arr = np.asarray(X)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} could not be converted to a numeric array: {exc}") from exc
+    check_numeric_dtype(arr.dtype, name)
+    return arr
+
+
+def check_sparse_2d(X, name: str = "X") -> None:
+    if X.ndim != 2:
+        raise ValueError(f"{name} is a {X.ndim}-D sparse array; only 2-D sparse input is supported")
+    check_numeric_dtype(X.dtype, name)
+
+
+def check_nonneg_param(value, name: str) -> np.ndarray:
+    """A scalar or array parameter that must be >= 0 and not NaN (inf is allowed)."""
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:
+        raise TypeError(f"{name} must be a real number or array of reals: {exc}") from exc
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be real (int or float); got dtype {arr.dtype}")
+    if arr.size and np.isnan(arr).any():
+        raise ValueError(f"{name} contains NaN; it must be a number >= 0")
+    if arr.size and (arr < 0).any():
+        raise ValueError(f"{name} must be >= 0; got minimum {arr.min()!r}")
+    return arr
+
+
+def check_broadcast(param: np.ndarray, shape: tuple, name: str) -> None:
+    try:
+        out = np.broadcast_shapes(param.shape, shape)
+    except ValueError:
+        out = None
+    if out != tuple(shape):
+        raise ValueError(
+            f"{name} of shape {param.shape} does not broadcast to X's shape {tuple(shape)}; "
+            "pass a scalar or an array broadcastable to X (e.g. shape (m, 1) for one value per row)"
+        )
+
+
+def check_tol(tol) -> float:
+    if isinstance(tol, (bool, np.bool_)) or not isinstance(tol, numbers.Real):
+        raise TypeError(f"tol must be a real number >= 0; got {tol!r}")
+    if not tol >= 0:  # also catches NaN
+        raise ValueError(f"tol must be >= 0; got {tol!r}")
+    return float(tol)
+
+
+def check_int(value, name: str, lo: int, hi: int | None = None, hint: str = "") -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer; got {value!r} ({type(value).__name__})")
+    value = int(value)
+    if value < lo or (hi is not None and value > hi):
+        rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+        raise ValueError(f"{name} must be {rng}; got {value}{hint}")
+    return value
+
+
+def check_matrix_2d(X, name: str = "X"):
+    """Return (X, is_sparse) for input that must be a 2-D matrix."""
+    if sp.issparse(X):
+        check_sparse_2d(X, name)
+        return X, True
+    arr = as_numeric_array(X, name)
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D (a matrix); got {arr.ndim}-D input of shape {arr.shape}. "
+            "Reshape it first, e.g. x.reshape(1, -1) for a single row."
+        )
+    return arr, False

@@ -29,6 +29,7 @@ from ._params import ParamsMixin
 from ._threads import blas_single_thread, gram_is_small
 from ._validation import check_signals
 from .callbacks import IterationInfo, as_callbacks
+from .linalg import working_dtype
 from .operators import as_operator, compose
 from .studies import DEFAULT as _DEFAULT_STUDY_SETTINGS, StudySettings
 
@@ -224,14 +225,6 @@ class DirectSolution:
     sparse: object = None
 
 
-def _float_dtype(*dtypes) -> np.dtype:
-    """float32 when every input is single precision, else float64 (complex analogues kept)."""
-    dt = np.result_type(*[d for d in dtypes if d is not None])
-    if dt.kind == "c":
-        return np.dtype(np.complex64) if dt == np.complex64 else np.dtype(np.complex128)
-    return np.dtype(np.float32) if dt == np.float32 else np.dtype(np.float64)
-
-
 def _column_scale(op: LinearOperator) -> float:
     """Root-mean-square column norm ‖A‖_F/√n (overflow-safe; 0 for A = 0).
 
@@ -354,7 +347,7 @@ class Recoverer(ParamsMixin, abc.ABC):
             if psi.dtype is not None and np.dtype(psi.dtype).kind == "c" and not self.supports_complex:
                 raise TypeError(f"basis is complex but {type(self).__name__} supports real data only.")
             eff = compose(op, psi)
-        dtype = _float_dtype(eff.dtype, Y.dtype)
+        dtype = working_dtype(eff.dtype, Y.dtype)
         Y = np.ascontiguousarray(Y, dtype=dtype) if Y.dtype != dtype else Y
         n_coef = eff.shape[1]
         B = Y.shape[1]
@@ -558,7 +551,7 @@ class Recoverer(ParamsMixin, abc.ABC):
         """λ per signal (B,) of ℓ1-penalised solvers from the state; None for the others."""
         if self.objective_kind != "lasso":
             return None
-        return state.get("lam") if isinstance(state, dict) else None
+        return state.get("lam") if isinstance(state, dict) else getattr(state, "lam", None)
 
     # -- conformance-suite hints ---------------------------------------------------------
     @classmethod
@@ -662,8 +655,13 @@ class IterativeRecoverer(Recoverer):
     ``_coef(state) -> ndarray (n, B)``
         The current coefficient estimate.
 
-    Optional: ``_active(state)`` (bool (B,): signals still iterating; default ``state["active"]``
-    or ``~state["done"]`` when present), ``_max_iterations(state)``, ``_penalty(state)``.
+    The state is the subclass's own: preferably a small dataclass (e.g.
+    :class:`cstoolkit.solvers.admm.ADMMState`); a dict is still accepted.
+
+    Optional: ``_active(state)`` (bool (B,): signals still iterating; default the state's
+    ``active`` field when it has one — or, for a dict state, ``state["active"]`` or
+    ``~state["done"]``), ``_max_iterations(state)``,
+    ``_penalty(state)`` (default: the state's ``lam`` for ℓ1-penalised solvers).
     """
 
     def _execute(self, run: _Run):
@@ -753,7 +751,10 @@ class IterativeRecoverer(Recoverer):
                 return state["active"]
             if "done" in state:
                 return ~np.asarray(state["done"], dtype=bool)
-        return None
+            return None
+        # a dataclass state declares per-signal progress in a field named ``active``; a solver
+        # whose state says it otherwise overrides this method (no guessing from other names)
+        return getattr(state, "active", None)
 
     def _max_iterations(self, state) -> int:
         return int(getattr(self, "max_iter", 1000))

@@ -24,6 +24,7 @@ __all__ = [
     "objective_from_sklearn",
     "sklearn_objective_from_ours",
     "lam_max",
+    "lam_max_of_correlations",
 ]
 
 
@@ -63,13 +64,39 @@ def sklearn_objective_from_ours(value: float, n_samples: int) -> float:
     return float(value) / n_samples
 
 
-def lam_max(A, y) -> np.ndarray:
-    """Smallest λ whose Lasso solution is 0: ‖Aᴴy‖∞ (per column of ``y``).
+def lam_max_of_correlations(C, *, group_size: int = 1) -> np.ndarray:
+    r"""λ_max from the correlations ``C = Aᴴy`` (n, B): ``‖c‖∞`` per column, or
+    ``max_g ‖c_g‖₂`` over contiguous groups of ``group_size`` rows (the group Lasso).
+
+    The one formula behind :func:`lam_max` and every solver's ``lam_scale="relative"``.
+
+    Parameters
+    ----------
+    C : ndarray, shape (n, B)
+    group_size : int, default=1
+        Must divide n.
+
+    Returns
+    -------
+    ndarray, shape (B,)
+    """
+    if group_size == 1:
+        return np.max(np.abs(C), axis=0)
+    from .prox import group_norms
+
+    return np.max(group_norms(C, group_size), axis=0)
+
+
+def lam_max(A, y, *, group_size: int = 1) -> np.ndarray:
+    r"""Smallest λ whose Lasso solution is 0: ‖Aᴴy‖∞ (per column of ``y``).
+
+    For the group Lasso (``group_size > 1``, contiguous groups): ``max_g ‖A_gᴴy‖₂``.
 
     Parameters
     ----------
     A : ndarray, sparse matrix or LinearOperator, shape (m, n)
     y : array_like, shape (m,) or (m, B)
+    group_size : int, default=1
 
     Returns
     -------
@@ -79,6 +106,6 @@ def lam_max(A, y) -> np.ndarray:
     from ._validation import check_signals
 
     op = as_operator(A)
-    Y, single = check_signals(y, op.shape[0])
-    v = np.max(np.abs(op.rmatmat(Y)), axis=0)
+    Y, single = check_signals(y, op.shape[0], allow_complex=True)
+    v = lam_max_of_correlations(np.asarray(op.rmatmat(Y)), group_size=group_size)
     return float(v[0]) if single else v

@@ -152,11 +152,9 @@ def explicit_matrix(op: LinearOperator):
 
 def to_dense(op: LinearOperator) -> np.ndarray:
     """Materialise ``op`` as a dense ``(m, n)`` array (``n`` operator applications for matrix-free ones)."""
-    mat = explicit_matrix(op)
-    if mat is not None:
-        return mat.toarray() if sp.issparse(mat) else np.asarray(mat)
-    dtype = np.result_type(op.dtype, np.float32) if op.dtype is not None else np.float64
-    return np.asarray(op.matmat(np.eye(op.shape[1], dtype=dtype)))
+    from .linalg import dense_matrix  # the one implementation
+
+    return dense_matrix(op)
 
 
 def compose(A: LinearOperator, B: LinearOperator) -> LinearOperator:

@@ -102,7 +102,7 @@ def bp_homotopy(A, Y):
     return X[:, 0] if single else X
 
 
-def bp_linprog(A, Y, *, method: str = "highs-ds"):
+def bp_linprog(A, Y, *, method: str = "highs-ds", return_status: bool = False):
     r"""Exact basis pursuit as a linear program solved by HiGHS (:func:`scipy.optimize.linprog`).
 
     .. math:: \min_{u, v \ge 0} \mathbf 1^\top (u + v) \quad\text{s.t.}\quad A(u - v) = y,
@@ -118,7 +118,10 @@ def bp_linprog(A, Y, *, method: str = "highs-ds"):
     Returns
     -------
     X : ndarray, shape (n,) or (n, B)
-        NaN columns where the solver did not report success.
+        NaN columns where the solver did not report success (a warning is logged).
+    status : ndarray of int, shape (B,) or int
+        Only with ``return_status=True``: ``linprog`` status per signal (0 optimal; see
+        :func:`cstoolkit.solvers.lp.basis_pursuit_lp`, which this function calls).
 
     References
     ----------
@@ -126,20 +129,15 @@ def bp_linprog(A, Y, *, method: str = "highs-ds"):
     (1998). Huangfu & Hall, "Parallelizing the dual revised simplex method", Math. Prog.
     Comput. 10 (2018).
     """
-    from scipy.optimize import linprog
+    from .solvers.lp import basis_pursuit_lp
 
     A, Y, single = _as_2d(A, Y)
-    m, n = A.shape
-    Aeq = np.hstack([A, -A])
-    c = np.ones(2 * n)
-    X = np.full((n, Y.shape[1]), np.nan)
-    for b in range(Y.shape[1]):  # one LP per signal (each has its own vertex)
-        r = linprog(c, A_eq=Aeq, b_eq=Y[:, b], bounds=(0, None), method=method)
-        if r.status == 0:
-            X[:, b] = r.x[:n] - r.x[n:]
-        else:
-            logger.warning("bp_linprog: signal %d: %s", b, r.message)
-    return X[:, 0] if single else X
+    X, status = basis_pursuit_lp(A, Y, formulation="primal", method=method)
+    for b in np.flatnonzero(status != 0):
+        logger.warning("bp_linprog: signal %d: linprog status %d", b, status[b])
+    if single:
+        return (X[:, 0], int(status[0])) if return_status else X[:, 0]
+    return (X, status) if return_status else X
 
 
 def phase_success(x_true, x_hat, *, criterion: str = "relative", tol: float = MALEKI_DONOHO_TOL):

@@ -40,6 +40,17 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ._validation import as_numeric_array as _as_dense
+from ._validation import check_broadcast as _check_broadcast
+from ._validation import check_int as _check_int
+from ._validation import check_matrix_2d as _check_2d
+from ._validation import check_nonneg_param as _check_nonneg_param
+from ._validation import check_sparse_2d as _check_sparse_2d
+from ._validation import check_tol as _check_tol
+from .linalg import inexact_dtype as _inexact_dtype
+from .prox import soft_threshold as _soft
+from .prox import topk_mask
+
 __all__ = [
     "soft_threshold",
     "hard_threshold",
@@ -63,36 +74,6 @@ _SVD_METHODS = ("auto", "full", "randomized")
 # ---------------------------------------------------------------------------------------------
 # private helpers
 # ---------------------------------------------------------------------------------------------
-def _check_numeric_dtype(dtype: np.dtype, name: str) -> None:
-    if dtype.kind not in "biufc":
-        raise TypeError(
-            f"{name} must hold numbers (bool, int, float or complex); got dtype {dtype}"
-        )
-
-
-def _as_dense(X, name: str = "X") -> np.ndarray:
-    """``np.asarray`` plus a dtype check (no copy when not needed)."""
-    try:
-        arr = np.asarray(X)
-    except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"{name} could not be converted to a numeric array: {exc}") from exc
-    _check_numeric_dtype(arr.dtype, name)
-    return arr
-
-
-def _float_dtype(dtype: np.dtype) -> np.dtype:
-    """The floating (or complex) dtype a shrinkage result is computed in."""
-    if dtype.kind in "fc":
-        return dtype
-    return np.dtype(np.float64)
-
-
-def _check_sparse_2d(X, name: str = "X") -> None:
-    if X.ndim != 2:
-        raise ValueError(f"{name} is a {X.ndim}-D sparse array; only 2-D sparse input is supported")
-    _check_numeric_dtype(X.dtype, name)
-
-
 def _to_csr(X, *, dtype=None, copy: bool = False) -> sp.csr_array:
     """Canonical ``csr_array`` view or copy of a scipy.sparse object (input never mutated)."""
     _check_sparse_2d(X)
@@ -109,80 +90,9 @@ def _csr_rows(Y: sp.csr_array) -> np.ndarray:
     return np.repeat(np.arange(Y.shape[0], dtype=np.int64), np.diff(Y.indptr))
 
 
-def _check_nonneg_param(value, name: str) -> np.ndarray:
-    """A scalar or array parameter that must be >= 0 and not NaN (inf is allowed)."""
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:
-        raise TypeError(f"{name} must be a real number or array of reals: {exc}") from exc
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be real (int or float); got dtype {arr.dtype}")
-    if arr.size and np.isnan(arr).any():
-        raise ValueError(f"{name} contains NaN; it must be a number >= 0")
-    if arr.size and (arr < 0).any():
-        raise ValueError(f"{name} must be >= 0; got minimum {arr.min()!r}")
-    return arr
-
-
-def _check_broadcast(param: np.ndarray, shape: tuple, name: str) -> None:
-    try:
-        out = np.broadcast_shapes(param.shape, shape)
-    except ValueError:
-        out = None
-    if out != tuple(shape):
-        raise ValueError(
-            f"{name} of shape {param.shape} does not broadcast to X's shape {tuple(shape)}; "
-            "pass a scalar or an array broadcastable to X (e.g. shape (m, 1) for one value per row)"
-        )
-
-
-def _check_tol(tol) -> float:
-    if isinstance(tol, (bool, np.bool_)) or not isinstance(tol, numbers.Real):
-        raise TypeError(f"tol must be a real number >= 0; got {tol!r}")
-    if not tol >= 0:  # also catches NaN
-        raise ValueError(f"tol must be >= 0; got {tol!r}")
-    return float(tol)
-
-
-def _check_int(value, name: str, lo: int, hi: int | None = None, hint: str = "") -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer; got {value!r} ({type(value).__name__})")
-    value = int(value)
-    if value < lo or (hi is not None and value > hi):
-        rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
-        raise ValueError(f"{name} must be {rng}; got {value}{hint}")
-    return value
-
-
-def _check_2d(X, name: str = "X"):
-    """Return (X, is_sparse) for input that must be a 2-D matrix."""
-    if sp.issparse(X):
-        _check_sparse_2d(X, name)
-        return X, True
-    arr = _as_dense(X, name)
-    if arr.ndim != 2:
-        raise ValueError(
-            f"{name} must be 2-D (a matrix); got {arr.ndim}-D input of shape {arr.shape}. "
-            "Reshape it first, e.g. x.reshape(1, -1) for a single row."
-        )
-    return arr, False
-
-
 # ---------------------------------------------------------------------------------------------
 # thresholding
 # ---------------------------------------------------------------------------------------------
-def _shrink(values: np.ndarray, lam) -> np.ndarray:
-    """Soft-thresholding of a dense array (real: sign·max(|x|−λ, 0); complex: shrink modulus)."""
-    if values.dtype.kind == "c":
-        mag = np.abs(values)
-        shrunk = np.maximum(mag - lam, 0)
-        scale = np.divide(shrunk, mag, out=np.zeros_like(shrunk), where=mag > 0)
-        return values * scale
-    out = np.sign(values) * np.maximum(np.abs(values) - lam, 0)
-    out += 0  # turn the -0.0 of shrunk negative entries into +0.0 (cosmetic, exact)
-    return out
-
-
 def soft_threshold(X, lam):
     r"""Soft-thresholding: the proximal operator of :math:`\lambda\|\cdot\|_1`.
 
@@ -231,18 +141,18 @@ def soft_threshold(X, lam):
     lam_arr = _check_nonneg_param(lam, "lam")
     if sp.issparse(X):
         _check_broadcast(lam_arr, X.shape, "lam")
-        Y = _to_csr(X, dtype=_float_dtype(X.dtype), copy=True)
+        Y = _to_csr(X, dtype=_inexact_dtype(X.dtype), copy=True)
         if lam_arr.ndim == 0:
             lam_at = lam_arr
         else:
             lam_at = np.broadcast_to(lam_arr, Y.shape)[_csr_rows(Y), Y.indices]
-        Y.data = _shrink(Y.data, lam_at).astype(Y.dtype, copy=False)
+        Y.data = _soft(Y.data, lam_at).astype(Y.dtype, copy=False)
         Y.eliminate_zeros()
         return Y
     arr = _as_dense(X)
     _check_broadcast(lam_arr, arr.shape, "lam")
-    out_dtype = _float_dtype(arr.dtype)
-    return _shrink(arr.astype(out_dtype, copy=False), lam_arr).astype(out_dtype, copy=False)
+    out_dtype = _inexact_dtype(arr.dtype)
+    return _soft(arr.astype(out_dtype, copy=False), lam_arr).astype(out_dtype, copy=False)
 
 
 def hard_threshold(X, threshold):
@@ -289,36 +199,6 @@ def hard_threshold(X, threshold):
 # ---------------------------------------------------------------------------------------------
 # keep the k largest
 # ---------------------------------------------------------------------------------------------
-def _topk_mask_dense(mag: np.ndarray, k: int, axis: int | None) -> np.ndarray:
-    """Boolean mask of the k largest of ``mag`` (overall or along ``axis``), ties -> lowest index.
-
-    Vectorised: one ``np.partition`` gives the k-th largest value t of every slice and
-    ``mag >= t`` keeps at least k entries. Only slices with more than k entries ``>= t`` (ties
-    at the cut) are then corrected, by dropping the last surplus entries equal to t in index
-    order (a cumsum over those slices only), so continuous data pays for no tie handling.
-    """
-    if axis is None:
-        a = mag.reshape(1, -1)
-    elif mag.ndim == 1:
-        a = mag.reshape(1, -1)
-    else:
-        a = mag if axis == 1 else mag.T
-    n = a.shape[1]
-    t = np.partition(a, n - k, axis=1)[:, n - k : n - k + 1]
-    keep = a >= t
-    surplus = np.count_nonzero(keep, axis=1) - k
-    tied = np.flatnonzero(surplus > 0)
-    if tied.size:
-        sub = a[tied]
-        eq = sub == t[tied]
-        n_eq = np.count_nonzero(eq, axis=1, keepdims=True)
-        drop = eq & (np.cumsum(eq, axis=1) > n_eq - surplus[tied, None])
-        keep[tied] = (sub >= t[tied]) & ~drop
-    if axis is None or mag.ndim == 1:
-        return keep.reshape(mag.shape)
-    return keep if axis == 1 else keep.T
-
-
 def _csr_from_dense_mask(arr: np.ndarray, mask: np.ndarray) -> sp.csr_array:
     mask = mask & (arr != 0)
     rows, cols = np.nonzero(mask)  # row-major order -> canonical CSR directly
@@ -431,7 +311,7 @@ def keep_largest(X, k, *, axis=None):
     mag = np.abs(arr)
     if np.isnan(mag).any():
         raise ValueError("X contains NaN; magnitudes cannot be ranked")
-    mask = _topk_mask_dense(mag, k, axis)
+    mask = topk_mask(mag, k, axis)  # ties -> lowest index: the package's one rule
     logger.debug("keep_largest: k=%d axis=%s on shape %s", k, axis, shape)
     if ndim == 1:
         return np.where(mask, arr, np.zeros((), dtype=arr.dtype))

@@ -271,8 +271,8 @@ def test_one_diverging_signal_does_not_stop_the_others():
     class BlowUp(cs.solvers.thresholding.IHT):  # ... and this solver makes column 2 explode
         def _step(self, st, it):
             out = super()._step(st, it)
-            st["X"][:, 2] *= 10.0
-            st["R"][:, 2] = st["Y"][:, 2] - st["A"].matmat(st["X"][:, 2:3])[:, 0]
+            st.X[:, 2] *= 10.0  # the typed state of the thresholding family (ThresholdingState)
+            st.R[:, 2] = st.Y[:, 2] - st.A.matmat(st.X[:, 2:3])[:, 0]
             return out
 
     res = BlowUp(n_nonzero_coefs=5, step_size=step, max_iter=3000, tol=1e-12).recover(A, Y)

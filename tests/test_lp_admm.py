@@ -28,6 +28,26 @@ def _cvxpy_bp(A, y, positive=False):
     return x.value
 
 
+def test_lp_failure_is_honest_and_the_same_everywhere():
+    """An infeasible basis pursuit (y outside the range of a rank-1 A): NaN and a status from the
+    LP function and from cstoolkit.phase.bp_linprog alike, never a silent zero; the recoverer says
+    "infeasible" and returns x = 0 as for A = 0."""
+    rng = np.random.default_rng(0)
+    A = np.outer(rng.standard_normal(6), rng.standard_normal(10))
+    Y = np.stack([A @ rng.standard_normal(10), rng.standard_normal(6)], axis=1)  # feasible, infeasible
+    for formulation in ("primal", "dual"):
+        X, status = basis_pursuit_lp(A, Y, formulation=formulation)
+        assert status[0] == 0 and np.all(np.isfinite(X[:, 0]))
+        assert status[1] != 0 and np.all(np.isnan(X[:, 1])), (formulation, status)
+    Xp, sp_ = cs.phase.bp_linprog(A, Y, return_status=True)
+    np.testing.assert_array_equal(sp_, basis_pursuit_lp(A, Y)[1])
+    assert np.all(np.isnan(Xp[:, 1])) and np.all(np.isfinite(Xp[:, 0]))
+    assert np.all(np.isnan(cs.phase.bp_linprog(A, Y[:, 1])))
+    res = cs.BasisPursuitLP().recover(A, Y)
+    assert res.status[1] in ("infeasible", "failed") and np.all(res.x[:, 1] == 0)
+    assert res.status[0] == "solved"
+
+
 @pytest.mark.parametrize("positive", [False, True])
 def test_lp_primal_and_dual_formulations_agree_with_cvxpy(hard, positive):
     A, X, Y = hard

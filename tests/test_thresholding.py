@@ -13,33 +13,6 @@ from cstoolkit.theory import tst_rho
 GREEDY = ["iht", "niht", "htp", "cosamp", "sp", "stomp", "tst-md", "iht-md"]
 
 
-def test_ls_on_support_matches_lstsq():
-    rng = np.random.default_rng(0)
-    m, n, B = 30, 60, 12
-    D = rng.standard_normal((m, n))
-    Y = rng.standard_normal((m, B))
-    sizes = [0, 1, 3, 7, 15, 29, 30, 5, 9, 2, 11, 4]
-    mask = np.zeros((n, B), dtype=bool)
-    for b, s in enumerate(sizes):
-        mask[rng.choice(n, s, replace=False), b] = True
-    X = th._ls_on_support(D.T @ D, D.T @ Y, mask)
-    for b in range(B):
-        ref = np.zeros(n)
-        S = np.flatnonzero(mask[:, b])
-        if S.size:
-            ref[S] = np.linalg.lstsq(D[:, S], Y[:, b], rcond=None)[0]
-        np.testing.assert_allclose(X[:, b], ref, atol=1e-9)
-
-
-def test_topk_and_hard_threshold():
-    rng = np.random.default_rng(1)
-    V = rng.standard_normal((50, 7))
-    H = th._hard_threshold(V, 5)
-    assert np.all(np.count_nonzero(H, axis=0) == 5)
-    ref = np.sort(np.abs(V), axis=0)[-5:]
-    np.testing.assert_array_equal(np.sort(np.abs(H), axis=0)[-5:], ref)
-
-
 def test_iht_monotone_and_convergent_when_norm_below_one():
     # Blumensath & Davies 2009, Thm. 3: with ‖A‖₂ < 1 and μ = 1 the cost never increases and
     # the iterates converge

@@ -1,4 +1,5 @@
-"""Shared ℓ1 machinery: soft thresholding, Lasso objective and duality gap, λ scaling.
+"""Shared ℓ1 machinery: Lasso objective and duality gap, λ scaling (soft thresholding lives in
+:mod:`cstoolkit.prox`).
 
 Objective: F(x) = ½‖Ax − y‖₂² + λ‖x‖₁, per column of a batch.
 """
@@ -8,20 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import Interval, Options
+from ..conventions import lam_max_of_correlations
 
 L1_CONSTRAINTS = {
     "lam": [Interval("real", 0, None, closed="left")],
     "lam_scale": [Options("absolute", "relative")],
 }
-
-
-def soft(X: np.ndarray, t) -> np.ndarray:
-    """sign(x)·max(|x| − t, 0) (modulus shrinkage for complex x); ``t`` broadcasts over columns."""
-    if np.iscomplexobj(X):
-        mag = np.abs(X)
-        scale = np.maximum(1 - t / np.maximum(mag, np.finfo(mag.dtype).tiny), 0)
-        return X * scale
-    return np.sign(X) * np.maximum(np.abs(X) - t, 0)
 
 
 def lam_vector(lam: float, lam_scale: str, AtY: np.ndarray, dtype) -> np.ndarray:
@@ -31,7 +24,7 @@ def lam_vector(lam: float, lam_scale: str, AtY: np.ndarray, dtype) -> np.ndarray
     """
     B = AtY.shape[1]
     if lam_scale == "relative":
-        return (lam * np.max(np.abs(AtY), axis=0)).astype(np.finfo(dtype).dtype)
+        return (lam * lam_max_of_correlations(AtY)).astype(np.finfo(dtype).dtype)
     return np.full(B, lam, dtype=np.finfo(dtype).dtype)
 
 

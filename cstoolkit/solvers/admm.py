@@ -10,10 +10,14 @@ no refactorisation). Three splittings ``x = z`` (Boyd et al. 2011, §6):
   signal, solved by batched Newton steps in the eigenbasis);
 * Lasso — x-step: ``(AᴴA + ρI)⁻¹(Aᴴy + ρ(z − u))`` through the matrix-inversion lemma.
 
-The z-step is soft thresholding (or its nonnegative version). An optional *polish* step
-(``polish=True``, real data) solves the problem restricted to the current support and accepts
-it only when an optimality certificate holds — for basis pursuit the minimum-norm dual vector
-``λ = A_S (A_SᴴA_S)⁻¹ sign(x_S)`` with ``‖A_{Sᶜ}ᴴλ‖∞ ≤ 1``; for the Lasso the signs and
+The z-step is soft thresholding (or its nonnegative version, :mod:`cstoolkit.prox`). The
+base class :class:`_ADMMBase` owns the iteration; each problem is a subclass with its own
+dataclass state (:class:`ADMMState` and its extensions) overriding the x-step, the threshold
+and the polish. An optional *polish* step (``polish=True``; the Lasso's on real data only, BPDN's
+only for ε = 0) solves the problem restricted to the current support and accepts
+it only when an optimality certificate holds — for basis pursuit a dual vector λ with
+``A_Sᴴλ = sign(x_S)`` and ``‖A_{Sᶜ}ᴴλ‖∞ ≤ 1``, the smallest correction of the estimate
+``(AAᴴ)⁺A(ρu)`` read from ADMM's multiplier (:func:`polish_l1`); for the Lasso the signs and
 ``‖A_{Sᶜ}ᴴ(y − A x)‖∞ ≤ λ``. A certified signal is exact to rounding error and stops early.
 
 References
@@ -25,17 +29,21 @@ the alternating direction method of multipliers", Found. Trends Mach. Learn. 3 (
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Callable, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
 from .._validation import Interval
 from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
+from ..linalg import (RowSpace, dense_matrix, scatter_support, solve_padded, support_columns, support_gram,
+                      support_index)
 from ..operators import explicit_matrix
+from ..prox import soft_threshold, soft_threshold_nonneg
 from ..registry import register
 from ..studies import StudySettings
 from ._l1 import L1_CONSTRAINTS, lam_vector
-from .greedy import _dictionary
 
 __all__ = ["ADMMBasisPursuit", "ADMMBPDN", "ADMMLasso", "polish_l1"]
 
@@ -45,16 +53,6 @@ logger = logging.getLogger(__name__)
 _POLISH_MAX_ENTRIES = 4_000_000
 _BALANCE_EVERY = 10
 _BALANCE_UNTIL = 1000
-
-
-def _shrink(V, t, positive):
-    """Soft thresholding ``sign(v)·max(|v| − t, 0)`` (modulus for complex; ``max(v − t, 0)`` if positive)."""
-    if positive:
-        return np.maximum(V - t, 0)
-    if np.iscomplexobj(V):
-        mag = np.abs(V)
-        return V * np.maximum(1 - t / np.maximum(mag, np.finfo(mag.dtype).tiny), 0)
-    return np.sign(V) * np.maximum(np.abs(V) - t, 0)
 
 
 def _col_norm(X):
@@ -121,28 +119,22 @@ def polish_l1(D, Y, Z, lam=None, *, positive=False, dual=None, rtol=None):
         return X, ok  # the complex Lasso's restricted problem is not linear in the phases
     if cand.size == 0:
         return X, ok
-    kmax = max(int(cnt[cand].max()), 1)
-    mc = mask[:, cand]
-    order = np.argsort(~mc, axis=0, kind="stable")[:kmax]  # (kmax, b) support indices first
-    valid = np.take_along_axis(mc, order, axis=0)  # (kmax, b)
-    As = np.ascontiguousarray(np.moveaxis(D[:, order] * valid[None], 2, 0))  # (b, m, kmax), padding zeroed
+    order, valid = support_index(mask[:, cand])  # (kmax, b): supports, padded
+    if order.shape[0] == 0:  # every support empty: one padded slot keeps the shapes
+        order, valid = np.zeros((1, cand.size), dtype=np.intp), np.zeros((1, cand.size), dtype=bool)
+    As = support_columns(D, order, valid)  # (b, m, kmax), padding zeroed
     AsH = np.conj(np.swapaxes(As, 1, 2))  # (b, kmax, m)
-    G = AsH @ As  # batched BLAS
-    pad = ~valid.T  # (b, kmax)
-    idx = np.arange(kmax)
-    G[:, idx, idx] += pad  # identity on padded coordinates
+    G = support_gram(As, valid)  # batched BLAS, identity on padded coordinates
     Yc = Y[:, cand]
     rhs = (AsH @ Yc.T[:, :, None])[..., 0]
     if lam is not None:
         sig = np.take_along_axis(np.sign(Z[:, cand]), order, axis=0).T * valid.T
         rhs = rhs - lam[cand][:, None] * sig
-    try:
-        sol = np.linalg.solve(G, rhs[..., None])[..., 0]  # (b, kmax)
-    except np.linalg.LinAlgError:
+    sol = solve_padded(G, rhs, singular="none")  # (b, kmax)
+    if sol is None:
         return X, ok
     sol = sol * valid.T
-    Xs = np.zeros((n, cand.size), dtype=dt)
-    Xs[order[valid], np.nonzero(valid)[1]] = sol.T[valid]
+    Xs = scatter_support(sol, order, valid, n, dt)
     if lam is None:
         # entries at rounding level are zeros of the solution (S is a superset of its support)
         tiny = np.sqrt(eps) * 1e-1 * np.max(np.abs(Xs), axis=0, initial=0.0)
@@ -181,8 +173,105 @@ def polish_l1(D, Y, Z, lam=None, *, positive=False, dual=None, rtol=None):
     return X, ok
 
 
+@dataclass
+class ADMMState:
+    """Iteration state of the batched ADMM solvers; arrays have one column (or entry) per signal.
+
+    Attributes
+    ----------
+    fwd, adj : callable
+        ``X ↦ AX`` and ``R ↦ AᴴR`` (BLAS products when A is explicit).
+    D : ndarray, scipy.sparse matrix or None
+        The explicit matrix used by the polish step (None: matrix-free and too large).
+    rows : RowSpace
+        ``AAᴴ = U diag(s) Uᴴ`` at its numerical rank, with ``AU = AᴴU`` (n, r).
+    Y : ndarray, shape (m, B)
+    UY : ndarray, shape (r, B)
+        ``UᴴY``.
+    X, Z, Ud : ndarray, shape (n, B)
+        Primal iterates ``x`` (the x-step) and ``z`` (the thresholded copy), scaled dual ``u``.
+    Xout : ndarray, shape (n, B)
+        The returned iterate: ``z``, or the polished solution once certified.
+    rho : ndarray, shape (B,)
+        Penalty per signal (residual balancing changes it).
+    done, certified : ndarray of bool, shape (B,)
+        Signals stopped (by the residual rule or a certificate); signals whose polish is certified.
+    supp : ndarray of bool, shape (n, B)
+        Support at the last polish check.
+    next_polish, n_fail : ndarray of int, shape (B,)
+        Polish back-off: earliest next attempt, failed attempts so far.
+    r, sres : ndarray, shape (B,)
+        Last primal and dual residual norms.
+    """
+
+    fwd: Callable
+    adj: Callable
+    D: object
+    rows: RowSpace
+    Y: np.ndarray
+    UY: np.ndarray
+    X: np.ndarray
+    Z: np.ndarray
+    Ud: np.ndarray
+    Xout: np.ndarray
+    rho: np.ndarray
+    done: np.ndarray
+    certified: np.ndarray
+    supp: np.ndarray
+    next_polish: np.ndarray
+    n_fail: np.ndarray
+    r: np.ndarray
+    sres: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def B(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def dt(self):
+        return self.Y.dtype
+
+
+@dataclass
+class LassoADMMState(ADMMState):
+    """:class:`ADMMState` plus λ per signal (B,)."""
+
+    lam: np.ndarray = None
+
+
+@dataclass
+class BPDNADMMState(ADMMState):
+    """:class:`ADMMState` plus the multiplier μ (B,) of the projection onto ``{‖Ax − y‖ ≤ ε}``."""
+
+    mu: np.ndarray = None
+
+
+@dataclass
+class WeightedADMMState(ADMMState):
+    """:class:`ADMMState` plus per-entry ℓ1 weights (n, B) of weighted basis pursuit."""
+
+    weights: np.ndarray = None
+
+
 class _ADMMBase(IterativeRecoverer):
-    """Shared state and loop of the batched ADMM solvers (x-step differs per problem)."""
+    r"""The ADMM template for ``min f(x) + g(z)`` s.t. ``x = z``, batched over signals.
+
+    The base class owns the iteration (Boyd et al. 2011, §3.1, scaled form)::
+
+        x ← _xstep(z − u)            # problem-specific: projection or (AᴴA + ρI)⁻¹ solve
+        z ← _zstep(x + u, _thresh)   # prox of the ℓ1 term: soft thresholding at 1/ρ or λ/ρ
+        u ← u + x − z
+
+    the stopping rule (primal ``‖x − z‖`` and dual ``ρ‖z − z_prev‖`` residuals), residual
+    balancing of ρ and the polish bookkeeping. A subclass overrides steps, never keys: its
+    state class (``_state_class``), ``_init_problem`` (λ, ε...), ``_xstep``, ``_monitor`` and,
+    when it can certify a support solution, ``_polish``. Variants of the z-step or of polish
+    (group shrinkage, weights, no polish) are subclasses overriding ``_zstep`` / ``_polish``.
+    """
 
     supports_complex = True
     _parameter_constraints = {
@@ -196,7 +285,7 @@ class _ADMMBase(IterativeRecoverer):
         "positive": [bool],
     }
 
-    _lasso = False  # Lasso x-step (ρ enters the linear system) vs projection x-step
+    _state_class: ClassVar[type] = ADMMState
     _certificate_param = "tol"
     _precision_params = ("tol",)
 
@@ -214,78 +303,61 @@ class _ADMMBase(IterativeRecoverer):
             D = mat.toarray() if sp.issparse(mat) and mat.nnz > 0.3 * m * n else mat
             D = D.astype(dt, copy=False) if not sp.issparse(D) else D.astype(dt)
         elif m * n <= _POLISH_MAX_ENTRIES:
-            D = _dictionary(A).astype(dt, copy=False)
+            D = dense_matrix(A).astype(dt, copy=False)
         if D is not None:
-            G = np.asarray((D @ D.conj().T) if not sp.issparse(D) else (D @ D.conj().T).toarray())
             fwd, adj = (lambda X: D @ X), (lambda R: D.conj().T @ R)
+            rows = RowSpace.of(D, dt, adjoint=adj, owner=type(self).__name__)
         else:
-            I = np.eye(m, dtype=dt)
-            G = np.asarray(A.matmat(A.rmatmat(I)))
             fwd, adj = A.matmat, A.rmatmat
-        G = 0.5 * (G + G.conj().T)
-        s, Ue = np.linalg.eigh(G.astype(np.complex128 if np.iscomplexobj(G) else np.float64))
-        smax = max(float(s[-1]), np.finfo(float).tiny)
-        keep = s > smax * m * np.finfo(float).eps * 10  # numerical rank of A Aᴴ
-        if not np.all(keep):
-            logger.info("%s: A Aᴴ has numerical rank %d < m=%d; using its pseudo-inverse",
-                        type(self).__name__, int(keep.sum()), m)
-        s, Ue = s[keep].astype(rdt), Ue[:, keep].astype(dt)
-        # AU = Aᴴ U (n × r): the x-steps need only products with AU and AUᴴ
-        AU = adj(Ue)
-        AU = np.asarray(AU.toarray() if sp.issparse(AU) else AU).astype(dt, copy=False)
-        st = dict(fwd=fwd, adj=adj, D=D, AU=AU, s=s, Ue=Ue, Y=Y, m=m, n=n, B=B, dt=dt)
-        st["UY"] = Ue.conj().T @ Y  # Uᴴy (r, B)
+            rows = RowSpace.of(A, dt, adjoint=adj, owner=type(self).__name__)
+        UY = rows.U.conj().T @ Y
         # least-norm solution Aᴴ(AAᴴ)⁺y sets the scale of ρ
-        Xln = AU @ (st["UY"] / s[:, None])
-        self._setup_problem(st)
-        if self.rho is not None:
-            rho = np.full(B, float(self.rho), dtype=rdt)
-        else:
-            rho = self._auto_rho(st, Xln)
+        Xln = rows.AU @ (UY / rows.s[:, None])
         X = Xln.copy() if X0 is None else X0.astype(dt, copy=True)
-        st.update(rho=rho, X=X, Z=X.copy() if X0 is not None else _shrink(X, self._thresh(st, rho), self.positive),
-                  Ud=np.zeros((n, B), dtype=dt), done=np.zeros(B, dtype=bool), certified=np.zeros(B, dtype=bool))
-        st["Xout"] = st["Z"].copy()
-        st["supp"] = np.zeros((n, B), dtype=bool)
-        st["next_polish"] = np.zeros(B, dtype=int)
-        st["n_fail"] = np.zeros(B, dtype=int)
-        st["r"] = np.full(B, np.inf)
-        st["sres"] = np.full(B, np.inf)
+        zeros_b = np.zeros(B, dtype=int)
+        st = self._state_class(
+            fwd=fwd, adj=adj, D=D, rows=rows, Y=Y, UY=UY, X=X, Z=X, Ud=np.zeros((n, B), dtype=dt), Xout=X,
+            rho=np.zeros(B, dtype=rdt), done=np.zeros(B, dtype=bool), certified=np.zeros(B, dtype=bool),
+            supp=np.zeros((n, B), dtype=bool), next_polish=zeros_b, n_fail=zeros_b.copy(),
+            r=np.full(B, np.inf), sres=np.full(B, np.inf))
+        self._init_problem(st)
+        st.rho = np.full(B, float(self.rho), dtype=rdt) if self.rho is not None else self._auto_rho(st, Xln)
+        # the first z is plain (entrywise) soft thresholding of x for every variant
+        st.Z = X.copy() if X0 is not None else _ADMMBase._zstep(self, st, X, self._thresh(st, st.rho), slice(None))
+        st.Xout = st.Z.copy()
         return st
 
-    def _setup_problem(self, st):
-        """Problem-specific constants (λ, ε)."""
+    def _init_problem(self, st):
+        """Problem-specific constants (λ, ε) in the state."""
 
     def _auto_rho(self, st, Xln):
-        # threshold 1/ρ (or λ/ρ) of the order of the typical entry of the least-norm solution
-        scale = np.sum(np.abs(Xln), axis=0) / st["n"]
+        # threshold 1/ρ of the order of the typical entry of the least-norm solution
+        scale = np.sum(np.abs(Xln), axis=0) / st.n
         scale = np.where(scale > 0, scale, 1.0)
-        return (1.0 / scale).astype(np.finfo(st["dt"]).dtype) * self._thresh_factor(st)
-
-    def _thresh_factor(self, st):
-        return 1.0
+        return (1.0 / scale).astype(np.finfo(st.dt).dtype)
 
     def _thresh(self, st, rho, cols=slice(None)):
+        """The z-step threshold per signal: 1/ρ (λ/ρ for the Lasso)."""
         return 1.0 / rho
 
     # -- iteration -------------------------------------------------------------------------
     def _tols(self, st):
         # a tolerance below the working precision could never be met (float32)
-        floor = 10 * np.finfo(st["dt"]).eps
+        floor = 10 * np.finfo(st.dt).eps
         return max(self.tol, floor), self.abs_tol
 
     def _step(self, st, it):
         tol, abs_tol = self._tols(st)
-        act = np.flatnonzero(~st["done"])
-        full = act.size == st["B"]
+        act = np.flatnonzero(~st.done)
+        full = act.size == st.B
         sel = slice(None) if full else act
-        Z, Ud, rho = st["Z"][:, sel], st["Ud"][:, sel], st["rho"][sel]
+        Z, Ud, rho = st.Z[:, sel], st.Ud[:, sel], st.rho[sel]
         X = self._xstep(st, Z, Ud, rho, sel)
         Zn = self._zstep(st, X + Ud, self._thresh(st, rho, sel), sel)
         Ud = Ud + X - Zn
         r = _col_norm(X - Zn)
         sres = rho * _col_norm(Zn - Z)
-        n = st["n"]
+        n = st.n
         eps_pri = np.sqrt(n) * abs_tol + tol * np.maximum(_col_norm(X), _col_norm(Zn))
         eps_dual = np.sqrt(n) * abs_tol + tol * rho * _col_norm(Ud)
         conv = (r <= eps_pri) & (sres <= eps_dual)
@@ -300,81 +372,86 @@ class _ADMMBase(IterativeRecoverer):
             fac = np.where((fac > 5) | (fac < 0.2), np.clip(fac, 1e-3, 1e3), 1.0).astype(rho.dtype)
             rho = rho * fac
             Ud = Ud / fac
-        st["X"][:, sel], st["Z"][:, sel], st["Ud"][:, sel], st["rho"][sel] = X, Zn, Ud, rho
-        st["r"][sel], st["sres"][sel] = r, sres
-        st["Xout"][:, sel] = Zn
+        st.X[:, sel], st.Z[:, sel], st.Ud[:, sel], st.rho[sel] = X, Zn, Ud, rho
+        st.r[sel], st.sres[sel] = r, sres
+        st.Xout[:, sel] = Zn
         newly = act[conv]
-        if self.polish and st["D"] is not None and (it % self.check_every == 0 or conv.any()):
+        if self.polish and st.D is not None and (it % self.check_every == 0 or conv.any()):
             trial = newly
             if it % self.check_every == 0:
                 # signals whose support has not changed since the last look and whose back-off
                 # (doubled after every failed attempt) has expired
                 supp = Zn != 0
-                stable = np.all(supp == st["supp"][:, sel], axis=0) & (st["next_polish"][sel] <= it)
-                st["supp"][:, sel] = supp
+                stable = np.all(supp == st.supp[:, sel], axis=0) & (st.next_polish[sel] <= it)
+                st.supp[:, sel] = supp
                 trial = np.union1d(newly, act[stable])
             ok = self._try_polish(st, trial)
             failed = np.setdiff1d(trial, ok)
-            st["next_polish"][failed] = it + self.check_every * 2 ** np.minimum(st["n_fail"][failed], 10)
-            st["n_fail"][failed] += 1
+            st.next_polish[failed] = it + self.check_every * 2 ** np.minimum(st.n_fail[failed], 10)
+            st.n_fail[failed] += 1
             newly = np.union1d(newly, ok)
-        st["done"][newly] = True
-        return "tol" if st["done"].all() else None
+        st.done[newly] = True
+        return "tol" if st.done.all() else None
 
     def _zstep(self, st, V, t, sel):
-        """prox of the (weighted) ℓ1 term: soft thresholding at ``t`` (× per-entry weights ``st["W"]``)."""
-        if "W" in st:
-            t = st["W"][:, sel] * t
-        return _shrink(V, t, self.positive)
+        """prox of the ℓ1 term (:class:`cstoolkit.prox.L1`): soft thresholding at ``t`` per signal."""
+        return soft_threshold_nonneg(V, t) if self.positive else soft_threshold(V, t)
 
     def _try_polish(self, st, cols):
-        if cols.size == 0 or (np.iscomplexobj(st["Y"]) and self._lasso) or "W" in st:
+        """Polish the signals ``cols``; return those whose certificate holds (now stopped)."""
+        if cols.size == 0:
             return np.zeros(0, dtype=int)
-        D = st["D"]
-        D = D.toarray() if sp.issparse(D) else D
-        lam = st["lam"][cols] if self._lasso else None
-        dual = None
-        if not self._lasso:
-            if getattr(self, "epsilon", 0.0):
-                return np.zeros(0, dtype=int)
-            # ρu ∈ ∂‖z‖₁ and −ρu ∈ range(Aᴴ) at the optimum: λ₀ = (AAᴴ)⁺A(ρu)
-            Wd = st["Ud"][:, cols] * st["rho"][cols]
-            dual = st["Ue"] @ ((st["AU"].conj().T @ Wd) / st["s"][:, None])
-        Xp, ok = polish_l1(D, st["Y"][:, cols], st["Z"][:, cols], lam, positive=self.positive, dual=dual)
+        out = self._polish(st, cols)
+        if out is None:
+            return np.zeros(0, dtype=int)
+        Xp, ok = out
         good = cols[ok]
-        st["Xout"][:, good] = Xp[:, ok]
-        st["certified"][good] = True
+        st.Xout[:, good] = Xp[:, ok]
+        st.certified[good] = True
         return good
+
+    def _polish(self, st, cols):
+        """Support solution and certificate for ``cols`` (``(X, ok)``), or None when this
+        problem has none. Default: basis pursuit, with the dual guess λ₀ = (AAᴴ)⁺A(ρu)
+        (at the optimum ρu ∈ ∂‖z‖₁ and −ρu ∈ range(Aᴴ))."""
+        D = st.D.toarray() if sp.issparse(st.D) else st.D
+        rows = st.rows
+        Wd = st.Ud[:, cols] * st.rho[cols]
+        dual = rows.U @ ((rows.AU.conj().T @ Wd) / rows.s[:, None])
+        return polish_l1(D, st.Y[:, cols], st.Z[:, cols], None, positive=self.positive, dual=dual)
+
+    def _active(self, st):
+        return ~st.done
 
     def _max_iterations(self, st):
         return self.max_iter
 
     def _coef(self, st):
-        return st["Xout"]
+        return st.Xout
 
 
 class _ProjectionADMM(_ADMMBase):
-    """ADMM with a projection x-step onto {‖Ax − y‖ ≤ ε} (ε = 0: the affine set)."""
+    """ADMM with the projection x-step onto ``{‖Ax − y‖ ≤ ε}`` (ε = 0: the affine set)."""
 
-    def _eps(self, st):
+    def _eps(self):
         return 0.0
 
     def _xstep(self, st, Z, Ud, rho, sel):
         V = Z - Ud
-        AU, s = st["AU"], st["s"]
-        C = AU.conj().T @ V - st["UY"][:, sel]  # Uᴴ(A v − y)
-        eps = self._eps(st)
+        AU, s = st.rows.AU, st.rows.s
+        C = AU.conj().T @ V - st.UY[:, sel]  # Uᴴ(A v − y)
+        eps = self._eps()
         if eps == 0.0:
             W = C / s[:, None]
         else:
-            mu = _secular_mu(C, s, eps, st["mu"][sel])
-            st["mu"][sel] = mu
+            mu = _secular_mu(C, s, eps, st.mu[sel])
+            st.mu[sel] = mu
             W = C * (mu[None, :] / (1.0 + mu[None, :] * s[:, None]))
         return V - AU @ W
 
     def _monitor(self, st):
-        X = st["Xout"]
-        R = st["fwd"](X) - st["Y"]
+        X = st.Xout
+        R = st.fwd(X) - st.Y
         return np.sum(np.abs(X), axis=0), _col_norm(R)
 
 
@@ -409,7 +486,9 @@ def _secular_mu(C, s, eps, mu0=None, n_iter=60):
 
 _ADMM_DOC_PARAMS = """
     rho : float or None, default=None
-        Initial penalty ρ > 0; None picks ρ per signal from the scale of the least-norm solution.
+        Initial penalty ρ > 0. None: for basis pursuit and BPDN, ρ per signal such that the
+        threshold 1/ρ is the mean |entry| of the least-norm solution ``Aᴴ(AAᴴ)⁺y``; for the Lasso,
+        the mean eigenvalue of ``AAᴴ`` (keeps ``AᴴA + ρI`` well conditioned).
     max_iter : int, default=5000
     tol : float, default=1e-8
         Relative tolerance ε_rel of the primal/dual residual stopping rule
@@ -417,11 +496,16 @@ _ADMM_DOC_PARAMS = """
     abs_tol : float, default=0.0
         Absolute tolerance ε_abs of the same rule.
     balance : bool, default=True
-        Residual balancing: ρ doubled/halved per signal when one residual exceeds 10× the other.
+        Residual balancing, per signal, every 10 iterations up to iteration 1000: with the
+        relative residuals ``r̂ = ‖x − z‖/max(‖x‖, ‖z‖)`` and ``ŝ = ρ‖Δz‖/(ρ‖u‖)``, ρ is multiplied
+        by ``√(r̂/ŝ)`` (clipped to [1e-3, 1e3]) when that factor is above 5 or below 1/5, and u is
+        rescaled to keep ρu.
     polish : bool, default=True
-        Every ``check_every`` iterations, solve on the current support and stop a signal whose
-        optimality certificate holds (exact to rounding error; real data, explicit matrices or
-        operators with m·n ≤ 4e6 entries)."""
+        Solve on the current support and stop a signal whose optimality certificate holds
+        (exact to rounding error; explicit matrices or operators with m·n ≤ 4e6 entries): tried
+        when a signal meets the residual rule, and every ``check_every`` iterations for signals
+        whose support did not change since the last look (a failed attempt doubles that
+        signal's wait, up to 2¹⁰·check_every)."""
 
 
 @register("admm-bp")
@@ -491,17 +575,33 @@ class ADMMBasisPursuit(_ProjectionADMM):
         n_iter : int
             ADMM iterations run.
         """
-        st = self._setup(A, Y, X0)
-        st["W"] = np.asarray(W, dtype=np.finfo(Y.dtype).dtype)
+        solver = _WeightedBasisPursuitADMM(**self.get_params())
+        st = solver._setup(A, Y, X0)
+        st.weights = np.asarray(W, dtype=np.finfo(Y.dtype).dtype)
         it = 0
         for it in range(1, self.max_iter + 1):
-            if self._step(st, it) is not None:
+            if solver._step(st, it) is not None:
                 break
-        return st["X"], st["Z"], it
+        return st.X, st.Z, it
 
     @classmethod
     def _conformance_params(cls, k):
         return dict(tol=1e-10)
+
+
+class _WeightedBasisPursuitADMM(ADMMBasisPursuit):
+    """Weighted basis pursuit ``min Σ w_i|x_i|`` s.t. ``Ax = y``: per-entry thresholds ``w/ρ``,
+    no polish (the certificate of :func:`polish_l1` is for unit weights)."""
+
+    _state_class = WeightedADMMState
+
+    def _zstep(self, st, V, t, sel):
+        if st.weights is not None:
+            t = st.weights[:, sel] * t
+        return super()._zstep(st, V, t, sel)
+
+    def _polish(self, st, cols):
+        return None
 
 
 @register("admm-bpdn")
@@ -551,11 +651,17 @@ class ADMMBPDN(_ProjectionADMM):
         self.positive = positive
         self._validate_params()
 
-    def _eps(self, st):
+    _state_class = BPDNADMMState
+
+    def _eps(self):
         return float(self.epsilon)
 
-    def _setup_problem(self, st):
-        st["mu"] = np.zeros(st["B"])
+    def _init_problem(self, st):
+        st.mu = np.zeros(st.B)
+
+    def _polish(self, st, cols):
+        # the support certificate is for Ax = y: only ε = 0 (basis pursuit) is polished
+        return None if self.epsilon else super()._polish(st, cols)
 
     @classmethod
     def _conformance_params(cls, k):
@@ -595,7 +701,7 @@ class ADMMLasso(_ADMMBase):
 
     objective_kind = "lasso"
     _param_units = {"lam": "lam"}
-    _lasso = True
+    _state_class = LassoADMMState
     _parameter_constraints = {**_ADMMBase._parameter_constraints, **L1_CONSTRAINTS}
 
     def __init__(self, *, lam=0.1, lam_scale="absolute", rho=None, max_iter=5000, tol=1e-8, abs_tol=0.0,
@@ -612,30 +718,36 @@ class ADMMLasso(_ADMMBase):
         self.positive = positive
         self._validate_params()
 
-    def _setup_problem(self, st):
-        st["lam"] = lam_vector(self.lam, self.lam_scale, st["adj"](st["Y"]), st["dt"])
+    def _init_problem(self, st):
+        st.lam = lam_vector(self.lam, self.lam_scale, st.adj(st.Y), st.dt)
 
     def _auto_rho(self, st, Xln):
         # ρ of the order of the spectrum of AᴴA keeps (AᴴA + ρI)⁻¹ well conditioned (a tiny ρ
         # loses all precision in float32); residual balancing adapts it per signal
-        return np.full(st["B"], float(np.mean(st["s"])), dtype=np.finfo(st["dt"]).dtype)
+        return np.full(st.B, float(np.mean(st.rows.s)), dtype=np.finfo(st.dt).dtype)
 
     def _thresh(self, st, rho, cols=slice(None)):
-        return st["lam"][cols] / rho
+        return st.lam[cols] / rho
 
     def _xstep(self, st, Z, Ud, rho, sel):
         # (AᴴA + ρI)⁻¹(Aᴴy + ρv) = v + AᴴU diag(1/(s + ρ)) (Uᴴy − UᴴA v): the part of v outside
         # the row space of A passes unchanged, so nothing is divided by ρ (stable for small ρ)
-        AU, s = st["AU"], st["s"]
+        AU, s = st.rows.AU, st.rows.s
         V = Z - Ud
-        W = (st["UY"][:, sel] - AU.conj().T @ V) / (rho[None, :] + s[:, None])
+        W = (st.UY[:, sel] - AU.conj().T @ V) / (rho[None, :] + s[:, None])
         return V + AU @ W
 
     def _monitor(self, st):
-        X = st["Xout"]
-        R = st["fwd"](X) - st["Y"]
+        X = st.Xout
+        R = st.fwd(X) - st.Y
         rn2 = np.sum(np.abs(R) ** 2, axis=0)
-        return 0.5 * rn2 + st["lam"] * np.sum(np.abs(X), axis=0), np.sqrt(rn2)
+        return 0.5 * rn2 + st.lam * np.sum(np.abs(X), axis=0), np.sqrt(rn2)
+
+    def _polish(self, st, cols):
+        if np.iscomplexobj(st.Y):
+            return None  # the complex Lasso's restricted problem is not linear in the phases
+        D = st.D.toarray() if sp.issparse(st.D) else st.D
+        return polish_l1(D, st.Y[:, cols], st.Z[:, cols], st.lam[cols], positive=self.positive)
 
     @classmethod
     def _conformance_params(cls, k):

@@ -2,6 +2,8 @@ r"""Approximate message passing for the Lasso (Donoho, Maleki & Montanari 2009),
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .._validation import Interval, Options
@@ -9,9 +11,30 @@ from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..registry import register
 from ..studies import StudySettings
 from ..theory import minimax_alpha
-from ._l1 import l1_objective, lam_vector, soft
+from ..prox import soft_threshold
+from ._l1 import l1_objective, lam_vector
 
 __all__ = ["AMP"]
+
+
+@dataclass
+class AMPState:
+    """State of AMP (arrays: one column per signal): ``A`` (m, n), ``Y`` (m, B), ``X`` (n, B),
+    ``AX``, residual ``Z`` (m, B) with the Onsager term, ``active`` (B,), threshold ``theta`` (B,),
+    equivalent λ ``lam`` (B,), and ``alpha`` (the minimax threshold multiplier) when the
+    threshold is calibrated rather than given by λ."""
+
+    A: object
+    Y: np.ndarray
+    X: np.ndarray
+    AX: np.ndarray
+    Z: np.ndarray
+    m: int
+    n: int
+    active: np.ndarray
+    theta: np.ndarray | None = None
+    lam: np.ndarray | None = None
+    alpha: float | None = None
 
 
 @register("amp")
@@ -107,45 +130,45 @@ class AMP(IterativeRecoverer):
         X = np.zeros((n, B), dtype=dt) if X0 is None else X0
         AX = np.zeros_like(Y) if X0 is None else A.matmat(X)
         Z = Y - AX
-        st = dict(A=A, Y=Y, X=X, AX=AX, Z=Z, m=m, n=n, active=np.ones(B, dtype=bool))
+        st = AMPState(A=A, Y=Y, X=X, AX=AX, Z=Z, m=m, n=n, active=np.ones(B, dtype=bool))
         if self.lam is not None:
             lam = lam_vector(self.lam, self.lam_scale, A.rmatmat(Y), dt)
-            st["lam"] = lam
-            st["theta"] = lam.astype(rdt).copy()
+            st.lam = lam
+            st.theta = lam.astype(rdt).copy()
         else:
             alpha = self.alpha if self.alpha is not None else float(minimax_alpha(min(m / n, 1.0)))
-            st["alpha"] = alpha
-            st["theta"] = (alpha * np.linalg.norm(Z, axis=0) / np.sqrt(m)).astype(rdt)
-            st["lam"] = st["theta"].copy()
+            st.alpha = alpha
+            st.theta = (alpha * np.linalg.norm(Z, axis=0) / np.sqrt(m)).astype(rdt)
+            st.lam = st.theta.copy()
         return st
 
     def _step(self, st, it):
-        A, m = st["A"], st["m"]
-        act = np.flatnonzero(st["active"])
-        if act.size == st["active"].size:
+        A, m = st.A, st.m
+        act = np.flatnonzero(st.active)
+        if act.size == st.active.size:
             act = slice(None)  # all signals running: views instead of gathered copies
-        X, Z, theta = st["X"][:, act], st["Z"][:, act], st["theta"][act]
-        Xn = soft(X + A.rmatmat(Z), theta)
+        X, Z, theta = st.X[:, act], st.Z[:, act], st.theta[act]
+        Xn = soft_threshold(X + A.rmatmat(Z), theta)
         df = np.count_nonzero(Xn, axis=0) / m
         AXn = A.matmat(Xn)
-        Zn = st["Y"][:, act] - AXn + Z * df.astype(Z.dtype)
-        if "alpha" in st:
+        Zn = st.Y[:, act] - AXn + Z * df.astype(Z.dtype)
+        if st.alpha is not None:
             lam_now = theta * (1 - df)
-            theta_n = st["alpha"] * np.linalg.norm(Zn, axis=0) / np.sqrt(m)
-            st["lam"][act] = lam_now
+            theta_n = st.alpha * np.linalg.norm(Zn, axis=0) / np.sqrt(m)
+            st.lam[act] = lam_now
         else:
-            theta_n = st["lam"][act] + theta * df
+            theta_n = st.lam[act] + theta * df
         done = np.linalg.norm(Xn - X, axis=0) <= self.tol * np.linalg.norm(Xn, axis=0)
-        st["X"][:, act], st["AX"][:, act], st["Z"][:, act] = Xn, AXn, Zn
-        st["theta"][act] = theta_n.astype(st["theta"].dtype)
-        st["active"][np.flatnonzero(st["active"])[done]] = False
-        return None if st["active"].any() else "tol"
+        st.X[:, act], st.AX[:, act], st.Z[:, act] = Xn, AXn, Zn
+        st.theta[act] = theta_n.astype(st.theta.dtype)
+        st.active[np.flatnonzero(st.active)[done]] = False
+        return None if st.active.any() else "tol"
 
     def _monitor(self, st):
-        return l1_objective(st["AX"] - st["Y"], st["X"], st["lam"])
+        return l1_objective(st.AX - st.Y, st.X, st.lam)
 
     def _coef(self, st):
-        return st["X"]
+        return st.X
 
     @classmethod
     def _conformance_params(cls, k):

@@ -7,10 +7,12 @@ import numpy as np
 from .._threads import blas_single_thread, gram_is_small
 from .._validation import Interval, Options
 from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
+from ..linalg import dense_matrix, gram, padded_gram, scatter_support, solve_padded, support_index
+from ..prox import soft_threshold
 from ..registry import register
 from ..studies import StudySettings
+from ._engine import ENGINES
 from ._l1 import L1_CONSTRAINTS, lam_vector
-from .greedy import _dictionary
 
 __all__ = ["Lasso", "lasso_gram_numpy"]
 
@@ -56,26 +58,16 @@ def _polish_batch(GW, CW, XW, lam):
     padding. Returns ``(Xc, Hc)`` or None when a padded system is exactly singular.
     """
     b, P = XW.shape
-    S = XW != 0
-    k = S.sum(axis=1)
-    smax = int(k.max(initial=0))
-    if smax == 0:
+    idx, valid = support_index((XW != 0).T)  # (smax, b)
+    if idx.shape[0] == 0:
         return None
-    idx = np.argsort(~S, axis=1, kind="stable")[:, :smax]  # support positions first
-    valid = np.arange(smax)[None, :] < k[:, None]
-    rows = np.arange(b)[:, None, None]
-    M = GW[rows, idx[:, :, None], idx[:, None, :]]
-    pair = valid[:, :, None] & valid[:, None, :]
-    M = np.where(pair, M, 0.0)
-    M[:, np.arange(smax), np.arange(smax)] += ~valid
-    sg = np.sign(np.take_along_axis(XW, idx, axis=1))
-    rhs = np.where(valid, np.take_along_axis(CW, idx, axis=1) - lam[:, None] * sg, 0.0)
-    try:
-        z = np.linalg.solve(M, rhs[:, :, None])[:, :, 0]
-    except np.linalg.LinAlgError:
+    it, vt = idx.T, valid.T
+    sg = np.sign(np.take_along_axis(XW, it, axis=1))
+    rhs = np.where(vt, np.take_along_axis(CW, it, axis=1) - lam[:, None] * sg, 0.0)
+    z = solve_padded(padded_gram(GW, idx, valid), rhs, singular="none")
+    if z is None:
         return None
-    Xc = np.zeros_like(XW)
-    np.put_along_axis(Xc, idx, np.where(valid, z, 0.0), axis=1)
+    Xc = scatter_support(z, idx, valid, P, XW.dtype).T
     Hc = CW - np.matmul(GW, Xc[:, :, None])[:, :, 0]
     return Xc, Hc
 
@@ -172,7 +164,7 @@ def lasso_gram_numpy(G, C, yy, lam, X, *, tol=1e-8, max_epochs=10000):
             for a in range(P):
                 old = XW[:, a]
                 z = old + HW[:, a] * inv[:, a]
-                new = np.sign(z) * np.maximum(np.abs(z) - thr[:, a], 0.0)
+                new = soft_threshold(z, thr[:, a])
                 d = np.where(live, new - old, 0.0)
                 moved = np.flatnonzero(d)
                 if moved.size:
@@ -243,7 +235,7 @@ class Lasso(DirectRecoverer):
         **L1_CONSTRAINTS,
         "tol": [Interval("real", 0, None, closed="left")],
         "max_iter": [Interval("integral", 1, None)],
-        "engine": [Options("auto", "numpy", "numba")],
+        "engine": [Options(*ENGINES)],
     }
 
     def __init__(self, *, lam=0.1, lam_scale="absolute", tol=1e-8, max_iter=10000, engine="auto"):
@@ -260,13 +252,13 @@ class Lasso(DirectRecoverer):
     _precision_params = ("tol",)
 
     def _solve(self, A, Y, X0):
-        D = _dictionary(A).astype(Y.dtype, copy=False)
+        D = dense_matrix(A).astype(Y.dtype, copy=False)
         # Gram quantities in float64: the gap needs ‖y‖² − 2cᵀx + xᵀGx without cancellation loss.
         D64 = D.astype(np.float64, copy=False)
         kernel = _kernel(self.engine)
         compiled = kernel is not lasso_gram_numpy and gram_is_small(*D.shape, Y.shape[1])
         with blas_single_thread(compiled):  # spinning BLAS threads would slow the parallel kernel
-            G = D64.T @ D64
+            G = gram(D64)
             C = D64.T @ Y.astype(np.float64, copy=False)
             lam = lam_vector(self.lam, self.lam_scale, C, np.float64)
             X = np.zeros(C.shape) if X0 is None else X0.astype(np.float64)

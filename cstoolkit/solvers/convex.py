@@ -10,8 +10,8 @@ import numpy as np
 from .._validation import Interval, InstanceOf
 from ..base import DirectRecoverer, DirectSolution
 from ..registry import register
+from ..linalg import dense_matrix
 from ..studies import StudySettings
-from .greedy import _dictionary
 
 __all__ = ["BasisPursuit", "BasisPursuitDenoising"]
 
@@ -44,7 +44,7 @@ class _CvxpyRecoverer(DirectRecoverer):
             import cvxpy as cp
         except ImportError as exc:  # pragma: no cover - cvxpy is a runtime dependency
             raise ImportError("cvxpy is required for basis pursuit: pip install cvxpy") from exc
-        D = _dictionary(A)
+        D = dense_matrix(A)
         cplx = np.iscomplexobj(D) or np.iscomplexobj(Y)
         n = D.shape[1]
         x = cp.Variable(n, complex=cplx)

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 
 from .._validation import Interval, Options
 from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
-from ..operators import explicit_matrix, to_dense
+from ..linalg import dense_matrix
+from ..linalg import gram as gram_matrix  # omp_batch has a parameter named gram
 from ..registry import register
 from ..studies import SPARSITY, StudySettings
+from ._engine import ENGINES
 
 __all__ = ["OMP", "MP", "omp_batch"]
-
-
-def _dictionary(A):
-    """Explicit dense matrix of ``A`` (operators are materialised: n applications)."""
-    mat = explicit_matrix(A)
-    if mat is None:
-        return to_dense(A)
-    return mat.toarray() if sp.issparse(mat) else np.asarray(mat)
 
 
 def _greedy_budget(n_nonzero_coefs, tol, m, n, owner):
@@ -104,7 +100,7 @@ class OMP(DirectRecoverer):
         "n_nonzero_coefs": [Interval("integral", 1, None), None],
         "tol": [Interval("real", 0, None, closed="left"), None],
         "batch_size": [Interval("integral", 1, None), None],
-        "engine": [Options("auto", "numpy", "numba")],
+        "engine": [Options(*ENGINES)],
     }
 
     def __init__(self, *, n_nonzero_coefs=None, tol=None, batch_size=None, engine="auto"):
@@ -120,7 +116,7 @@ class OMP(DirectRecoverer):
     def _solve(self, A, Y, X0):
         m, n = A.shape
         k = _greedy_budget(self.n_nonzero_coefs, self.tol, m, n, type(self).__name__)
-        D = _dictionary(A).astype(Y.dtype, copy=False)
+        D = dense_matrix(A).astype(Y.dtype, copy=False)
         coef, res_hist, n_steps, sparse = omp_batch(D, Y, k, tol=self.tol, batch_size=self.batch_size,
                                                     engine=self.engine, return_sparse=True)
         r = res_hist[1:]  # residual norm after each atom (frozen once a signal stops)
@@ -167,10 +163,6 @@ class OMP(DirectRecoverer):
     @classmethod
     def _conformance_params(cls, k):
         return dict(n_nonzero_coefs=k)
-
-
-def _gram(D):
-    return D.conj().T @ D
 
 
 def _sq_norms(Y):
@@ -239,7 +231,7 @@ def omp_batch(D, Y, k, *, tol=None, batch_size=None, engine="auto", gram=None, r
     dt = np.result_type(D.dtype, Y.dtype)
     complex_ = dt.kind == "c"
     D = np.asarray(D, dtype=dt)
-    G = _gram(D) if gram is None else gram
+    G = gram_matrix(D) if gram is None else gram
     Dc = D.conj() if complex_ else D
 
     def alpha(sl):  # (b, n) = (Dᴴ Y_b)ᵀ, C-contiguous: one BLAS-3 call per chunk
@@ -252,7 +244,8 @@ def omp_batch(D, Y, k, *, tol=None, batch_size=None, engine="auto", gram=None, r
 def _omp_chunks(G, alpha, norms2, B, k, *, tol, batch_size, engine, return_sparse, dtype):
     """The Batch-OMP kernel over chunks of signals: ``alpha(sl)`` gives the chunk's correlations
     ``(Dᴴ Y_sl)ᵀ`` (b, n) and ``norms2(sl)`` its ``‖y‖²`` (b,); returns what :func:`omp_batch` does."""
-    from ._omp_kernels import omp_gram_numpy, scatter_coefficients, use_numba
+    from ._engine import use_numba
+    from ._omp_kernels import omp_gram_numpy, scatter_coefficients
 
     dt = np.dtype(dtype)
     compiled = use_numba(engine) and dt.kind != "c"  # complex data: the numpy engine
@@ -293,6 +286,22 @@ def _dep_tol(dtype):
     from ._omp_kernels import dependence_tol
 
     return dependence_tol(dtype)
+
+
+@dataclass
+class MPState:
+    """State of matching pursuit: Gram ``G`` (n, n), squared atom norms ``d2`` (n,) and their
+    ``inv_sqrt``, correlations ``alpha`` (B, n), coefficients ``X`` (B, n), squared residual
+    norms ``r2`` (B,), ``ynorm`` (B,), ``active`` (B,)."""
+
+    G: np.ndarray
+    d2: np.ndarray
+    alpha: np.ndarray
+    X: np.ndarray
+    r2: np.ndarray
+    ynorm: np.ndarray
+    active: np.ndarray
+    inv_sqrt: np.ndarray
 
 
 @register("mp")
@@ -340,8 +349,8 @@ class MP(IterativeRecoverer):
         m, n = A.shape
         if self.n_nonzero_coefs is not None:
             _greedy_budget(self.n_nonzero_coefs, self.tol, m, n, "MP")
-        D = _dictionary(A).astype(Y.dtype, copy=False)
-        G = _gram(D)
+        D = dense_matrix(A).astype(Y.dtype, copy=False)
+        G = gram_matrix(D)
         d2 = np.real(np.diag(G)).copy()
         zero = d2 <= 0  # an all-zero atom is never selected (its score is 0)
         d2[zero] = 1.0
@@ -353,37 +362,38 @@ class MP(IterativeRecoverer):
         active = np.ones(B, dtype=bool)
         if self.tol is not None:
             active &= ynorm > 0
-        return dict(G=G, d2=d2, alpha=alpha, X=X, r2=r2, ynorm=ynorm, active=active, inv_sqrt=np.where(zero, 0.0, 1 / np.sqrt(d2)))
+        return MPState(G=G, d2=d2, alpha=alpha, X=X, r2=r2, ynorm=ynorm, active=active,
+                       inv_sqrt=np.where(zero, 0.0, 1 / np.sqrt(d2)))
 
     def _step(self, st, it):
-        act = np.flatnonzero(st["active"])
+        act = np.flatnonzero(st.active)
         if act.size == 0:
             return "residual_tol"
-        alpha = st["alpha"][act]
-        score = np.abs(alpha) * st["inv_sqrt"]
+        alpha = st.alpha[act]
+        score = np.abs(alpha) * st.inv_sqrt
         j = np.argmax(score, axis=1)
         a_j = alpha[np.arange(act.size), j]
-        c = a_j / st["d2"][j]
-        st["X"][act, j] += c
-        st["alpha"][act] -= c[:, None] * st["G"][j].conj()
+        c = a_j / st.d2[j]
+        st.X[act, j] += c
+        st.alpha[act] -= c[:, None] * st.G[j].conj()
         # ‖r − c a_j‖² = ‖r‖² − |⟨a_j, r⟩|²/‖a_j‖²
-        st["r2"][act] = np.maximum(st["r2"][act] - np.abs(a_j) ** 2 / st["d2"][j], 0)
+        st.r2[act] = np.maximum(st.r2[act] - np.abs(a_j) ** 2 / st.d2[j], 0)
         done = np.zeros(act.size, dtype=bool)
         if self.tol is not None:
-            done |= np.sqrt(st["r2"][act]) <= self.tol * st["ynorm"][act]
+            done |= np.sqrt(st.r2[act]) <= self.tol * st.ynorm[act]
         if self.n_nonzero_coefs is not None:
-            done |= np.count_nonzero(st["X"][act], axis=1) >= self.n_nonzero_coefs
-        st["active"][act[done]] = False
-        if not st["active"].any():
+            done |= np.count_nonzero(st.X[act], axis=1) >= self.n_nonzero_coefs
+        st.active[act[done]] = False
+        if not st.active.any():
             return "residual_tol" if self.tol is not None and self.n_nonzero_coefs is None else "sparsity"
         return None
 
     def _monitor(self, st):
-        r = np.sqrt(st["r2"])
-        return 0.5 * st["r2"], r
+        r = np.sqrt(st.r2)
+        return 0.5 * st.r2, r
 
     def _coef(self, st):
-        return st["X"].T
+        return st.X.T
 
     _certificate_param = "tol"
     _precision_params = ("tol",)

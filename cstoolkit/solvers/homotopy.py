@@ -19,9 +19,10 @@ from .._threads import blas_single_thread, gram_is_small
 from .._validation import Interval, Options
 from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..registry import register
+from ..linalg import dense_matrix
 from ..studies import StudySettings
+from ._engine import ENGINES
 from ._l1 import L1_CONSTRAINTS, lam_vector
-from .greedy import _dictionary
 
 __all__ = ["Homotopy", "BasisPursuitHomotopy", "homotopy_batch", "lasso_path_homotopy"]
 
@@ -179,9 +180,7 @@ def lasso_path_homotopy(A, y, *, lam_min=0.0, max_steps=None, tol=1e-12, engine=
     y = np.asarray(y, dtype=float)
     if A.ndim != 2 or y.shape != (A.shape[0],):
         raise ValueError(f"expected A of shape (m, n) and y of shape (m,), got {A.shape} and {y.shape}.")
-    if engine not in ("auto", "numpy", "numba"):
-        raise ValueError(f"engine must be 'auto', 'numpy' or 'numba', got {engine!r}.")
-    from ._omp_kernels import use_numba
+    from ._engine import use_numba  # validates engine
 
     steps = 8 * min(A.shape) if max_steps is None else int(max_steps)
     G, c = A.T @ A, A.T @ y
@@ -220,7 +219,7 @@ def homotopy_batch(G, C, lam_stop, *, max_steps, tol=1e-12, rank=None, engine="a
     end : ndarray of int, shape (B,)
         How each path ended: ``REACHED`` (λ = lam_stop), ``MAX_STEPS`` or ``COLLINEAR``.
     """
-    from ._omp_kernels import use_numba
+    from ._engine import use_numba
 
     n, B = C.shape
     rank = n if rank is None else int(rank)
@@ -257,7 +256,7 @@ class _HomotopyBase(DirectRecoverer):
     _HOMOTOPY_CONSTRAINTS = {
         "max_iter": [Interval("integral", 1, None), None],
         "tol": [Interval("real", 0, None, closed="left")],
-        "engine": [Options("auto", "numpy", "numba")],
+        "engine": [Options(*ENGINES)],
     }
 
     @abc.abstractmethod
@@ -265,9 +264,9 @@ class _HomotopyBase(DirectRecoverer):
         """λ at which each path stops, shape (B,), from the correlations ``C = AᵀY``."""
 
     def _solve(self, A, Y, X0):
-        from ._omp_kernels import use_numba
+        from ._engine import use_numba
 
-        D = _dictionary(A).astype(np.float64, copy=False)
+        D = dense_matrix(A).astype(np.float64, copy=False)
         compiled = use_numba(self.engine) and gram_is_small(*D.shape, Y.shape[1])
         steps = 8 * min(D.shape) if self.max_iter is None else self.max_iter
         with blas_single_thread(compiled):  # spinning BLAS threads would slow the parallel kernel

@@ -21,10 +21,10 @@ import numpy as np
 from .._validation import Options
 from ..base import DirectRecoverer, DirectSolution
 from ..registry import register
+from ..linalg import dense_matrix
 from ..studies import StudySettings
-from .greedy import _dictionary
 
-__all__ = ["BasisPursuitLP", "basis_pursuit_lp"]
+__all__ = ["BasisPursuitLP", "basis_pursuit_lp", "lp_statuses"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +53,11 @@ def basis_pursuit_lp(A, Y, *, formulation="primal", method="highs-ds", presolve=
     Returns
     -------
     X : ndarray, shape (n, B)
+        NaN columns where HiGHS did not report an optimum (``status != 0``): a failed LP never
+        looks like a solution.
     status : ndarray of int, shape (B,)
-        ``linprog`` status per signal (0 = optimal).
+        ``linprog`` status per signal: 0 optimal, 1 iteration limit, 2 infeasible (y not in the
+        range of A, or no x ≥ 0 fits), 3 unbounded, 4 numerical difficulties.
     n_iter : ndarray of int, shape (B,)
         Only with ``return_iterations=True``.
 
@@ -69,7 +72,7 @@ def basis_pursuit_lp(A, Y, *, formulation="primal", method="highs-ds", presolve=
     A = np.asarray(A, dtype=np.float64)
     m, n = A.shape
     B = Y.shape[1]
-    X = np.zeros((n, B))
+    X = np.full((n, B), np.nan)
     status = np.zeros(B, dtype=int)
     nit = np.zeros(B, dtype=np.int64)
     opts = {"presolve": bool(presolve)}
@@ -83,16 +86,28 @@ def basis_pursuit_lp(A, Y, *, formulation="primal", method="highs-ds", presolve=
         y = np.asarray(Y[:, b], dtype=np.float64)
         if formulation == "primal":
             res = linprog(c, A_eq=Aeq, b_eq=y, bounds=(0, None), method=method, options=opts)
-            if res.x is not None:
+            if res.status == 0:
                 X[:, b] = res.x if positive else res.x[:n] - res.x[n:]
         else:
             res = linprog(-y, A_ub=Aub, b_ub=bub, bounds=(None, None), method=method, options=opts)
-            if res.x is not None:
+            if res.status == 0:
                 mu = res.ineqlin.marginals  # ≤ 0: sensitivities of the minimised −yᵀλ
                 X[:, b] = -mu if positive else mu[n:] - mu[:n]
+        if res.status != 0:
+            logger.info("basis_pursuit_lp: signal %d: %s", b, res.message)
         status[b] = res.status
         nit[b] = int(getattr(res, "nit", 0) or 0)
     return (X, status, nit) if return_iterations else (X, status)
+
+
+#: linprog status → RecoveryResult status (0 optimal, 1 iteration limit, 2 infeasible, 3 unbounded,
+#: 4 numerical difficulties)
+_LP_STATUS = {0: "solved", 1: "max_iter", 2: "infeasible"}
+
+
+def lp_statuses(status) -> list:
+    """Per-signal :data:`cstoolkit.base.STATUSES` names of ``linprog`` status codes (3, 4: "failed")."""
+    return [_LP_STATUS.get(int(c), "failed") for c in np.atleast_1d(status)]
 
 
 @register("bp-lp")
@@ -147,15 +162,16 @@ class BasisPursuitLP(DirectRecoverer):
         self._validate_params()
 
     def _solve(self, A, Y, X0):
-        X, status, nit = basis_pursuit_lp(_dictionary(A), Y, formulation=self.formulation, method=self.method,
+        X, status, nit = basis_pursuit_lp(dense_matrix(A), Y, formulation=self.formulation, method=self.method,
                                           presolve=self.presolve, positive=self.positive, return_iterations=True)
         bad = np.flatnonzero(status != 0)
         if bad.size:
             logger.warning("%s: %d of %d LPs not solved (linprog status %d; 2 = infeasible: y not in the "
                            "range of A%s)", type(self).__name__, bad.size, status.size, status[bad[0]],
                            ", or no x ≥ 0 fits" if self.positive else "")
-        # linprog: 0 optimal, 1 iteration limit, 2 infeasible, 3 unbounded, 4 numerical trouble
-        names = {0: "solved", 1: "max_iter", 2: "infeasible"}
-        return DirectSolution(X.astype(Y.dtype, copy=False), nit, [names.get(int(c), "failed") for c in status])
+        # the contract's answer for a signal without a solution is x = 0 with an honest status
+        # (as for A = 0): the status says the LP failed, the coefficients do not pretend
+        X[:, bad] = 0.0
+        return DirectSolution(X.astype(Y.dtype, copy=False), nit, lp_statuses(status))
 
 

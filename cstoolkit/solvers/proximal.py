@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .._validation import Interval, Options
@@ -9,10 +11,33 @@ from .._certificates import lasso_gap, safe_col_norms
 from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
 from ..operators import operator_norm
 from ..registry import register
+from ..prox import soft_threshold
 from ..studies import StudySettings
-from ._l1 import L1_CONSTRAINTS, l1_objective, lam_vector, soft
+from ._l1 import L1_CONSTRAINTS, l1_objective, lam_vector
 
 __all__ = ["ISTA", "FISTA"]
+
+
+@dataclass
+class ProxGradState:
+    """State of ISTA/FISTA (arrays: one column per signal).
+
+    ``A`` operator (m, n); ``Y`` (m, B); ``X`` (n, B) iterate and ``AX``; ``lam`` (B,); ``L`` (B,)
+    Lipschitz estimates (step 1/L); FISTA's momentum ``t`` (B,), extrapolated point ``Z`` and
+    ``AZ``; ``ynorm`` (B,) and ``gap`` (B,) once the duality gap has been checked.
+    """
+
+    A: object
+    Y: np.ndarray
+    X: np.ndarray
+    AX: np.ndarray
+    lam: np.ndarray
+    L: np.ndarray
+    t: np.ndarray
+    Z: np.ndarray
+    AZ: np.ndarray
+    ynorm: np.ndarray | None = None
+    gap: np.ndarray | None = None
 
 
 class _ProximalGradient(IterativeRecoverer):
@@ -47,17 +72,18 @@ class _ProximalGradient(IterativeRecoverer):
         else:
             L = np.full(B, max(operator_norm(A) ** 2, np.finfo(float).tiny))
         AX = A.matmat(X) if X0 is not None else np.zeros_like(Y)
-        st = dict(A=A, Y=Y, X=X, AX=AX, lam=lam, L=L.astype(np.finfo(dt).dtype), t=np.ones(B), Z=X.copy(), AZ=AX.copy())
+        st = ProxGradState(A=A, Y=Y, X=X, AX=AX, lam=lam, L=L.astype(np.finfo(dt).dtype), t=np.ones(B), Z=X.copy(),
+                           AZ=AX.copy())
         return st
 
     def _prox_step(self, st, Z, AZ):
         """x⁺ = prox_{λ/L}(z − ∇f(z)/L), with backtracking on L per signal if asked."""
-        A, Y, lam = st["A"], st["Y"], st["lam"]
+        A, Y, lam = st.A, st.Y, st.lam
         RZ = AZ - Y
         G = A.rmatmat(RZ)
-        L = st["L"]
+        L = st.L
         while True:
-            Xn = soft(Z - G / L, lam / L)
+            Xn = soft_threshold(Z - G / L, lam / L)
             AXn = A.matmat(Xn)
             if not self.backtracking or self.step_size is not None:
                 return Xn, AXn, G, RZ
@@ -68,24 +94,24 @@ class _ProximalGradient(IterativeRecoverer):
             if not np.any(bad):
                 return Xn, AXn, G, RZ
             L = np.where(bad, L * 2.0, L)
-            st["L"] = L
+            st.L = L
 
     def _gap_converged(self, st, it):
         if it % self.check_every:
             return False
-        R = st["AX"] - st["Y"]
-        if "ynorm" not in st:
-            st["ynorm"] = safe_col_norms(st["Y"])
-        primal, gap, rounding = lasso_gap(R, st["A"].rmatmat(R), st["X"], st["lam"], ynorm=st["ynorm"],
+        R = st.AX - st.Y
+        if st.ynorm is None:
+            st.ynorm = safe_col_norms(st.Y)
+        primal, gap, rounding = lasso_gap(R, st.A.rmatmat(R), st.X, st.lam, ynorm=st.ynorm,
                                           with_rounding=True)
-        st["gap"] = gap
+        st.gap = gap
         return bool(np.all(gap - rounding <= self.tol * np.maximum(primal, np.finfo(float).tiny)))
 
     def _monitor(self, st):
-        return l1_objective(st["AX"] - st["Y"], st["X"], st["lam"])
+        return l1_objective(st.AX - st.Y, st.X, st.lam)
 
     def _coef(self, st):
-        return st["X"]
+        return st.X
 
 
 @register("ista")
@@ -96,7 +122,7 @@ class ISTA(_ProximalGradient):
 
     .. math:: F(x) = \tfrac12\|A x - y\|_2^2 + \lambda \|x\|_1
 
-    with ``x_{k+1} = soft(x_k − Aᴴ(A x_k − y)/L, λ/L)``, ``L = ‖A‖₂²`` (or found by
+    with ``x_{k+1} = soft_threshold(x_k − Aᴴ(A x_k − y)/L, λ/L)``, ``L = ‖A‖₂²`` (or found by
     backtracking). F(x_k) − F* ≤ L‖x₀ − x*‖² / (2k). Real or complex data.
 
     Parameters
@@ -139,8 +165,8 @@ class ISTA(_ProximalGradient):
         self._validate_params()
 
     def _step(self, st, it):
-        Xn, AXn, _, _ = self._prox_step(st, st["X"], st["AX"])
-        st["X"], st["AX"] = Xn, AXn
+        Xn, AXn, _, _ = self._prox_step(st, st.X, st.AX)
+        st.X, st.AX = Xn, AXn
         return "tol" if self._gap_converged(st, it) else None
 
     @classmethod
@@ -210,22 +236,22 @@ class FISTA(_ProximalGradient):
         self._validate_params()
 
     def _step(self, st, it):
-        X, AX, t = st["X"], st["AX"], st["t"]
-        Xn, AXn, _, _ = self._prox_step(st, st["Z"], st["AZ"])
+        X, AX, t = st.X, st.AX, st.t
+        Xn, AXn, _, _ = self._prox_step(st, st.Z, st.AZ)
         tn = (1 + np.sqrt(1 + 4 * t * t)) / 2
         beta = (t - 1) / tn
         if self.restart == "gradient":
-            restart = np.real(np.sum(np.conj(st["Z"] - Xn) * (Xn - X), axis=0)) > 0
+            restart = np.real(np.sum(np.conj(st.Z - Xn) * (Xn - X), axis=0)) > 0
         elif self.restart == "function":
-            restart = l1_objective(AXn - st["Y"], Xn, st["lam"])[0] > l1_objective(AX - st["Y"], X, st["lam"])[0]
+            restart = l1_objective(AXn - st.Y, Xn, st.lam)[0] > l1_objective(AX - st.Y, X, st.lam)[0]
         else:
             restart = np.zeros_like(t, dtype=bool)
         beta = np.where(restart, 0.0, beta)
         tn = np.where(restart, 1.0, tn)
         b = beta.astype(np.finfo(X.dtype).dtype)
-        st["Z"] = Xn + b * (Xn - X)
-        st["AZ"] = AXn + b * (AXn - AX)
-        st["X"], st["AX"], st["t"] = Xn, AXn, tn
+        st.Z = Xn + b * (Xn - X)
+        st.AZ = AXn + b * (AXn - AX)
+        st.X, st.AX, st.t = Xn, AXn, tn
         return "tol" if self._gap_converged(st, it) else None
 
     @classmethod

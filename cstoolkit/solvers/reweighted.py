@@ -8,16 +8,46 @@ conformance reference is the exact support of an easy instance.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .._validation import Interval
 from ..base import IterativeRecoverer
 from ..registry import register
+from ..linalg import dense_matrix
 from ..studies import StudySettings
 from .admm import ADMMBasisPursuit, polish_l1
-from .greedy import _dictionary
 
 __all__ = ["ReweightedL1", "IRLS"]
+
+
+@dataclass
+class ReweightedL1State:
+    """State of reweighted ℓ1: ``A``, dense ``D`` (m, n), ``Y`` (m, B), the ``inner`` ADMM solver,
+    weights ``W`` (n, B), projection iterate ``X`` (n, B) (None before the first solve) and the
+    returned sparse iterate ``Xout``."""
+
+    A: object
+    D: np.ndarray
+    Y: np.ndarray
+    inner: object
+    W: np.ndarray
+    X: np.ndarray | None
+    Xout: np.ndarray
+
+
+@dataclass
+class IRLSState:
+    """State of IRLS: dense ``D`` (m, n), ``Y`` (m, B), ``X`` (n, B), smoothing ``eps`` (B,),
+    per-signal ``scale`` (B,) and ``done`` (B,)."""
+
+    D: np.ndarray
+    Y: np.ndarray
+    X: np.ndarray
+    eps: np.ndarray
+    scale: np.ndarray
+    done: np.ndarray
 
 
 @register("reweighted-l1")
@@ -75,35 +105,35 @@ class ReweightedL1(IterativeRecoverer):
     def _setup(self, A, Y, X0):
         inner = ADMMBasisPursuit(polish=False, tol=self.tol, max_iter=self.inner_max_iter)
         n, B = A.shape[1], Y.shape[1]
-        D = _dictionary(A).astype(Y.dtype, copy=False)
-        return dict(A=A, D=D, Y=Y, inner=inner, W=np.ones((n, B), dtype=np.finfo(Y.dtype).dtype),
-                    X=X0, Xout=np.zeros((n, B), dtype=Y.dtype) if X0 is None else X0.copy())
+        D = dense_matrix(A).astype(Y.dtype, copy=False)
+        return ReweightedL1State(A=A, D=D, Y=Y, inner=inner, W=np.ones((n, B), dtype=np.finfo(Y.dtype).dtype),
+                                 X=X0, Xout=np.zeros((n, B), dtype=Y.dtype) if X0 is None else X0.copy())
 
     def _step(self, st, it):
         # one weighted basis pursuit through the inner solver's public entry point, warm-started
-        X, Z, _ = st["inner"].solve_weighted(st["A"], st["Y"], st["W"], st["X"])
-        st["X"], st["Xout"] = X, Z
+        X, Z, _ = st.inner.solve_weighted(st.A, st.Y, st.W, st.X)
+        st.X, st.Xout = X, Z
         mag = np.abs(X)  # the projection iterate satisfies Ax = y
         eps = self.epsilon * np.max(mag, axis=0, initial=0.0)
         W = 1.0 / (mag + np.maximum(eps, np.finfo(float).tiny))
-        st["W"] = (W / np.max(W, axis=0)).astype(st["W"].dtype)  # keep the ADMM scale of plain BP
+        st.W = (W / np.max(W, axis=0)).astype(st.W.dtype)  # keep the ADMM scale of plain BP
         if it == self.max_iter:
             # final support polish: least squares on the iterate's support (kept where exact)
             Zs = np.where(mag >= 1e-6 * np.max(mag, axis=0, initial=0.0), Z, 0)
-            Xp, _ = polish_l1(st["D"], st["Y"], Zs, positive=False, dual=None)
-            R = st["D"] @ Xp - st["Y"]
-            exact = np.sqrt(np.sum(np.abs(R) ** 2, axis=0)) <= 1e-9 * np.sqrt(np.sum(np.abs(st["Y"]) ** 2, axis=0)) + 1e-300
-            st["Xout"] = np.where(exact, Xp, Z)
+            Xp, _ = polish_l1(st.D, st.Y, Zs, positive=False, dual=None)
+            R = st.D @ Xp - st.Y
+            exact = np.sqrt(np.sum(np.abs(R) ** 2, axis=0)) <= 1e-9 * np.sqrt(np.sum(np.abs(st.Y) ** 2, axis=0)) + 1e-300
+            st.Xout = np.where(exact, Xp, Z)
             return "tol"
         return None
 
     def _monitor(self, st):
-        R = st["D"] @ st["Xout"] - st["Y"]
+        R = st.D @ st.Xout - st.Y
         r2 = np.sum(np.abs(R) ** 2, axis=0)
         return 0.5 * r2, np.sqrt(r2)
 
     def _coef(self, st):
-        return st["Xout"]
+        return st.Xout
 
 
 @register("irls")
@@ -153,17 +183,17 @@ class IRLS(IterativeRecoverer):
         self._validate_params()
 
     def _setup(self, A, Y, X0):
-        D = _dictionary(A).astype(Y.dtype, copy=False)
+        D = dense_matrix(A).astype(Y.dtype, copy=False)
         X = np.linalg.lstsq(D, Y, rcond=None)[0] if X0 is None else X0
         scale = np.max(np.abs(X), axis=0, initial=0.0)
         scale = np.where(scale > 0, scale, 1.0)
-        return dict(D=D, Y=Y, X=X, eps=np.ones(Y.shape[1]) * scale, scale=scale,
-                    done=np.zeros(Y.shape[1], dtype=bool))
+        return IRLSState(D=D, Y=Y, X=X, eps=np.ones(Y.shape[1]) * scale, scale=scale,
+                         done=np.zeros(Y.shape[1], dtype=bool))
 
     def _step(self, st, it):
-        D, Y, X = st["D"], st["Y"], st["X"]
-        act = np.flatnonzero(~st["done"])
-        q = (np.abs(X[:, act]) ** 2 + st["eps"][act] ** 2) ** (1 - self.p / 2)  # (n, b)
+        D, Y, X = st.D, st.Y, st.X
+        act = np.flatnonzero(~st.done)
+        q = (np.abs(X[:, act]) ** 2 + st.eps[act] ** 2) ** (1 - self.p / 2)  # (n, b)
         Q = q.T[:, :, None]  # (b, n, 1)
         DQ = D[None] * np.swapaxes(Q, 1, 2)  # (b, m, n) = A diag(q)
         M = DQ @ D.conj().T  # (b, m, m)
@@ -175,20 +205,23 @@ class IRLS(IterativeRecoverer):
         except np.linalg.LinAlgError:  # rank-deficient A (a zero or rank-1 matrix): pseudo-inverse
             w = np.linalg.pinv(M, rcond=1e-12, hermitian=True) @ rhs
         Xn = (np.swapaxes(DQ.conj(), 1, 2) @ w)[..., 0].T  # diag(q) Aᴴ w
-        step = np.sqrt(np.sum(np.abs(Xn - X[:, act]) ** 2, axis=0)) / st["scale"][act]
+        step = np.sqrt(np.sum(np.abs(Xn - X[:, act]) ** 2, axis=0)) / st.scale[act]
         X[:, act] = Xn
-        eps = st["eps"][act] / st["scale"][act]
+        eps = st.eps[act] / st.scale[act]
         shrink = step < np.sqrt(eps) / 100
         eps = np.where(shrink, eps / 10, eps)
-        st["eps"][act] = eps * st["scale"][act]
-        st["done"][act[eps < self.eps_min]] = True
-        return "tol" if st["done"].all() else None
+        st.eps[act] = eps * st.scale[act]
+        st.done[act[eps < self.eps_min]] = True
+        return "tol" if st.done.all() else None
 
     def _monitor(self, st):
-        R = st["D"] @ st["X"] - st["Y"]
+        R = st.D @ st.X - st.Y
         r2 = np.sum(np.abs(R) ** 2, axis=0)
         return 0.5 * r2, np.sqrt(r2)
 
+    def _active(self, st):
+        return ~st.done
+
     def _coef(self, st):
-        return st["X"]
+        return st.X
 

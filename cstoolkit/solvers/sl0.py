@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import logging
 
+from dataclasses import dataclass
+
 import numpy as np
-import scipy.sparse as sp
 
 from .._validation import Interval
 from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
+from ..linalg import RowSpace
 from ..operators import explicit_matrix
 from ..registry import register
 from ..studies import StudySettings
@@ -32,6 +34,21 @@ logger = logging.getLogger(__name__)
 
 def _col_norm(X):
     return np.sqrt(np.sum(np.abs(X) ** 2, axis=0))
+
+
+@dataclass
+class SL0State:
+    """State of SL0: ``fwd`` (X ↦ AX), ``W`` (n, r) orthonormal basis of range(Aᴴ), ``C`` (r, B)
+    with ``WᴴX = C`` on the feasible set, ``X`` (n, B), ``Y`` (m, B), ``sigma`` (B,) and the
+    number of σ ``levels``."""
+
+    fwd: object
+    W: np.ndarray
+    C: np.ndarray
+    X: np.ndarray
+    Y: np.ndarray
+    sigma: np.ndarray
+    levels: int
 
 
 @register("sl0")
@@ -136,54 +153,42 @@ class SL0(IterativeRecoverer):
         return int(np.floor(ratio + 1e-9)) + 1
 
     def _setup(self, A, Y, X0):
-        m, n = A.shape
         dt = Y.dtype
         mat = explicit_matrix(A)
         if mat is not None:
-            G = mat @ mat.conj().T
-            G = G.toarray() if sp.issparse(G) else np.asarray(G)
             fwd, adj = (lambda X: mat @ X), (lambda R: mat.conj().T @ R)
         else:
-            G = np.asarray(A.matmat(A.rmatmat(np.eye(m, dtype=dt))))
             fwd, adj = A.matmat, A.rmatmat
-        G = 0.5 * (G + G.conj().T)
-        s, U = np.linalg.eigh(G.astype(np.complex128 if np.iscomplexobj(G) else np.float64))
-        smax = max(float(s[-1]), np.finfo(float).tiny)
-        keep = s > smax * m * np.finfo(float).eps * 10  # numerical rank of A Aᴴ
-        if not np.all(keep):
-            logger.info("SL0: A Aᴴ has numerical rank %d < m=%d; projecting with its pseudo-inverse",
-                        int(keep.sum()), m)
-        s, U = s[keep], U[:, keep]
-        isq = 1.0 / np.sqrt(s)
-        W = adj((U * isq).astype(dt))  # Aᴴ U s^{-1/2}: orthonormal columns spanning range(Aᴴ)
-        W = np.asarray(W.toarray() if sp.issparse(W) else W).astype(dt, copy=False)
-        C = ((U.conj().T @ Y) * isq[:, None]).astype(dt, copy=False)  # s^{-1/2} Uᴴ y
+        rows = RowSpace.of(A if mat is None else mat, dt, adjoint=adj, owner="SL0")
+        W = rows.orthonormal_basis()  # Aᴴ U s^{-1/2}: orthonormal columns spanning range(Aᴴ)
+        isq = (1.0 / np.sqrt(rows.s)).astype(rows.s.dtype)
+        C = ((rows.U.conj().T @ Y) * isq[:, None]).astype(dt, copy=False)  # s^{-1/2} Uᴴ y
         X = W @ C if X0 is None else X0 - W @ (W.conj().T @ X0 - C)
         scale = np.max(np.abs(X), axis=0)
         # y = 0 (or y orthogonal to range(A)): x = 0 already; σ = 1 keeps the update finite
         scale = np.where(scale > 0, scale, 1.0).astype(np.finfo(dt).dtype)
-        return dict(fwd=fwd, W=W, C=C, X=X, Y=Y, sigma=2.0 * scale, levels=self.n_levels())
+        return SL0State(fwd=fwd, W=W, C=C, X=X, Y=Y, sigma=2.0 * scale, levels=self.n_levels())
 
     def _max_iterations(self, st):
-        return st["levels"]
+        return st.levels
 
     def _step(self, st, it):
-        W, C, X = st["W"], st["C"], st["X"]
-        inv2s2 = 1.0 / (2.0 * st["sigma"] ** 2)
+        W, C, X = st.W, st.C, st.X
+        inv2s2 = 1.0 / (2.0 * st.sigma ** 2)
         for _ in range(self.inner_iter):
             X = X - self.mu * X * np.exp(-(np.abs(X) ** 2) * inv2s2)
             X = X - W @ (W.conj().T @ X - C)
-        st["X"] = X
-        st["sigma"] = st["sigma"] * self.sigma_decrease
-        return "solved" if it >= st["levels"] else None
+        st.X = X
+        st.sigma = st.sigma * self.sigma_decrease
+        return "solved" if it >= st.levels else None
 
     def _monitor(self, st):
-        X = st["X"]
-        R = np.asarray(st["fwd"](X)) - st["Y"]
+        X = st.X
+        R = np.asarray(st.fwd(X)) - st.Y
         return np.sum(np.abs(X), axis=0), _col_norm(R)
 
     def _coef(self, st):
-        return st["X"]
+        return st.X
 
     @classmethod
     def _conformance_params(cls, k):

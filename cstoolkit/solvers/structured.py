@@ -7,14 +7,18 @@ Nonnegative basis pursuit and the nonnegative Lasso are the ``positive=True`` op
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .._validation import Interval
 from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
+from ..conventions import lam_max_of_correlations
+from ..linalg import dense_matrix
+from ..prox import group_norms, group_soft_threshold
 from ..registry import register
 from ..studies import SPARSITY, StudySettings
 from .admm import ADMMLasso
-from .greedy import _dictionary
 
 __all__ = ["GroupLasso", "BlockOMP"]
 
@@ -75,40 +79,46 @@ class GroupLasso(ADMMLasso):
         self.positive = positive
         self._validate_params()
 
-    def _setup_problem(self, st):
+    def _init_problem(self, st):
         g = self.group_size
-        _check_blocks(st["n"], g, type(self).__name__)
-        AtY = st["adj"](st["Y"])
-        gn = np.sqrt(np.sum(np.abs(AtY.reshape(st["n"] // g, g, -1)) ** 2, axis=1))
-        rdt = np.finfo(st["dt"]).dtype
+        _check_blocks(st.n, g, type(self).__name__)
+        rdt = np.finfo(st.dt).dtype
         if self.lam_scale == "relative":
-            st["lam"] = (self.lam * np.max(gn, axis=0)).astype(rdt)
+            st.lam = (self.lam * lam_max_of_correlations(st.adj(st.Y), group_size=g)).astype(rdt)
         else:
-            st["lam"] = np.full(st["B"], self.lam, dtype=rdt)
+            st.lam = np.full(st.B, self.lam, dtype=rdt)
 
     def _zstep(self, st, V, t, sel):
         g = self.group_size
         if g == 1:
             return super()._zstep(st, V, t, sel)
         if self.positive:
-            V = np.maximum(V, 0)
-        Vg = V.reshape(V.shape[0] // g, g, V.shape[1])
-        nrm = np.sqrt(np.sum(np.abs(Vg) ** 2, axis=1, keepdims=True))
-        scale = np.maximum(1 - t / np.maximum(nrm, np.finfo(nrm.dtype).tiny), 0)
-        return (Vg * scale).reshape(V.shape)
+            V = np.maximum(V, 0)  # prox of λΣ‖x_g‖ + ι(x ≥ 0): project, then shrink each group
+        return group_soft_threshold(V, t, g)
 
-    def _try_polish(self, st, cols):
-        if self.group_size > 1:
-            return np.zeros(0, dtype=int)
-        return super()._try_polish(st, cols)
+    def _polish(self, st, cols):
+        return None if self.group_size > 1 else super()._polish(st, cols)
 
     def _monitor(self, st):
-        X = st["Xout"]
+        X = st.Xout
         g = self.group_size
-        R = st["fwd"](X) - st["Y"]
+        R = st.fwd(X) - st.Y
         rn2 = np.sum(np.abs(R) ** 2, axis=0)
-        pen = np.sum(np.sqrt(np.sum(np.abs(X.reshape(X.shape[0] // g, g, -1)) ** 2, axis=1)), axis=0)
-        return 0.5 * rn2 + st["lam"] * pen, np.sqrt(rn2)
+        return 0.5 * rn2 + st.lam * np.sum(group_norms(X, g), axis=0), np.sqrt(rn2)
+
+
+@dataclass
+class BlockOMPState:
+    """State of block-OMP: dense ``D`` (m, n), ``Y`` (m, B), budget ``k`` (blocks), selected
+    blocks ``sel`` (B, t), ``X`` (n, B), residual ``R`` (m, B), ``n``."""
+
+    D: np.ndarray
+    Y: np.ndarray
+    k: int
+    sel: np.ndarray
+    X: np.ndarray
+    R: np.ndarray
+    n: int
 
 
 @register("block-omp")
@@ -166,31 +176,31 @@ class BlockOMP(IterativeRecoverer):
         if k * g > m:
             raise ValueError(f"{type(self).__name__}: n_nonzero_blocks·block_size = {k * g} exceeds m = {m}; "
                              f"at most {m // g} blocks fit.")
-        D = _dictionary(A).astype(Y.dtype, copy=False)
+        D = dense_matrix(A).astype(Y.dtype, copy=False)
         B = Y.shape[1]
-        return dict(D=D, Y=Y, k=k, sel=np.zeros((B, 0), dtype=int), X=np.zeros((n, B), dtype=Y.dtype),
-                    R=Y.copy(), n=n)
+        return BlockOMPState(D=D, Y=Y, k=k, sel=np.zeros((B, 0), dtype=int), X=np.zeros((n, B), dtype=Y.dtype),
+                             R=Y.copy(), n=n)
 
     def _max_iterations(self, st):
-        return st["k"]
+        return st.k
 
     def _step(self, st, it):
-        D, Y, g, n = st["D"], st["Y"], self.block_size, st["n"]
+        D, Y, g, n = st.D, st.Y, self.block_size, st.n
         B = Y.shape[1]
-        C = D.conj().T @ st["R"]  # (n, B)
+        C = D.conj().T @ st.R  # (n, B)
         if self.positive and g == 1:
             score = C.real.copy()
         else:
             Cp = np.maximum(C.real, 0) if self.positive else C
             score = np.sqrt(np.sum(np.abs(Cp.reshape(n // g, g, B)) ** 2, axis=1))
-        blocks = st["sel"][:, ::g] // g if st["sel"].size else np.zeros((B, 0), dtype=int)
+        blocks = st.sel[:, ::g] // g if st.sel.size else np.zeros((B, 0), dtype=int)
         np.put_along_axis(score, blocks.T, -np.inf, axis=0)
         pick = np.argmax(score, axis=0)  # (B,)
         atoms = pick[:, None] * g + np.arange(g)[None, :]
-        sel = np.concatenate([st["sel"], atoms], axis=1)  # (B, t·g)
-        st["sel"] = sel
+        sel = np.concatenate([st.sel, atoms], axis=1)  # (B, t·g)
+        st.sel = sel
         As = np.moveaxis(D[:, sel], 0, 1)  # (B, m, t·g)
-        X = np.zeros_like(st["X"])
+        X = np.zeros_like(st.X)
         if self.positive:
             from scipy.optimize import nnls
 
@@ -201,16 +211,16 @@ class BlockOMP(IterativeRecoverer):
             # equations are singular
             coef = (np.linalg.pinv(As) @ Y.T[:, :, None])[..., 0]
         np.put_along_axis(X, sel.T, coef.T.astype(X.dtype, copy=False), axis=0)
-        st["X"] = X
-        st["R"] = Y - D @ X
-        return "sparsity" if it >= st["k"] else None
+        st.X = X
+        st.R = Y - D @ X
+        return "sparsity" if it >= st.k else None
 
     def _monitor(self, st):
-        r2 = np.sum(np.abs(st["R"]) ** 2, axis=0)
+        r2 = np.sum(np.abs(st.R) ** 2, axis=0)
         return 0.5 * r2, np.sqrt(r2)
 
     def _coef(self, st):
-        return st["X"]
+        return st.X
 
     @classmethod
     def _conformance_params(cls, k):
