@@ -192,7 +192,7 @@ def engine_info() -> dict:
         ``numba`` and ``numpy`` versions, ``blas``: one entry per loaded BLAS/OpenMP library
         (``internal_api``, ``version``, ``num_threads``, ``threading_layer``) from threadpoolctl.
     """
-    from .solvers._omp_kernels import numba_available
+    from .solvers._engine import numba_available
 
     has_numba = numba_available()
     numba_version = None
