@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 import cstoolkit
-from cstoolkit.solvers._omp_kernels import numba_available
+from cstoolkit.solvers._engine import numba_available
 
 CASES = {
     "256x1024": dict(m=256, n=1024, k=32),

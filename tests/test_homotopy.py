@@ -8,7 +8,7 @@ import pytest
 import cstoolkit as cs
 from cstoolkit.ensembles import gaussian
 from cstoolkit.signals import sparse_signals
-from cstoolkit.solvers._omp_kernels import numba_available
+from cstoolkit.solvers._engine import numba_available
 from cstoolkit.solvers.homotopy import lasso_path_homotopy
 
 # both engines; the compiled one only where numba is installed

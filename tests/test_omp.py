@@ -7,7 +7,7 @@ import pytest
 from sklearn.linear_model import orthogonal_mp
 
 import cstoolkit
-from cstoolkit.solvers._omp_kernels import numba_available
+from cstoolkit.solvers._engine import numba_available
 from cstoolkit.solvers.greedy import omp_batch
 
 ENGINES = [
