@@ -5,7 +5,8 @@
   original's logits are recomputed window by window from its cached final hidden states
   (:func:`reference_hidden`, ``n_windows × T × d`` floats), so the full ``N × V`` distribution
   is never stored and each comparison costs one forward of the compressed model plus one
-  output-head product for the original.
+  output-head product for the original. Positions are scored in chunks of 128 on the BLAS's
+  threads (:mod:`cstoolkit.lm._parallel`), the log-softmax computed in place of each chunk's logits.
 * :func:`compare_encoders` — sentence embeddings of the two encoders (:class:`EncoderReport`).
 """
 
@@ -24,7 +25,7 @@ __all__ = ["PositionScores", "CausalLMReport", "EncoderReport", "reference_hidde
 
 logger = logging.getLogger(__name__)
 
-_CHUNK = 128  # scored positions per head product (bounds memory at 2 x 128 x V floats)
+_CHUNK = 128  # scored positions per head product (memory: 2 x 128 x V floats per worker thread)
 
 
 @dataclass(frozen=True)
