@@ -15,9 +15,13 @@ Validation (same inputs, same run):
 Speed (ratios measured in the same run, 2 threads each):
 
 * prefill tokens/s of 512-token windows, ours (``LlamaModel.logits``) against llama.cpp
-  (``Llama.eval`` with all logits), the GEMM rate of this machine measured alongside;
+  (``Llama.eval`` with all logits), measured alternately, with the CPU seconds of each and the
+  GEMM rate of this machine (512×576·576×1536, the prefill's own shape) at start and end;
+* the same on ONE thread each: tokens per CPU-second, and ours as a share of the one-thread
+  GEMM's GFLOP per CPU-second — the comparison a shared machine distorts least (two threads
+  waiting for each other burn CPU while the neighbours hold the cores);
 * 16k tokens of KLD evaluation (reference hidden states + compressed forward + both heads)
-  and the peak resident memory of that run, in a child process that loads only numpy.
+  and the peak resident memory of that run (``VmHWM``), in a child process that loads only numpy.
 
 The references are heavy (torch ≈ 4.5 GB; llama-cpp-python compiles ≈ 10 min:
 ``CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF"
@@ -60,13 +64,41 @@ def _limit_threads(n):
     return threadpool_limits(n)
 
 
-def gemm_gflops(n=1024, reps=5):
-    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
-    a @ a
+def gemm_gflops(m=512, k=576, n=1536, reps=20):
+    """float32 GEMM rate of (m × k)·(k × n), the shape of SmolLM2's up projections on 512 tokens, on the current BLAS threads."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
+    a @ b
     t = time.perf_counter()
     for _ in range(reps):
-        a @ a
-    return 2 * n ** 3 * reps / (time.perf_counter() - t) / 1e9
+        a @ b
+    return 2 * m * k * n * reps / (time.perf_counter() - t) / 1e9
+
+
+def gemm_gflop_per_cpu_second(m=512, k=576, n=1536, reps=20):
+    """The same GEMM on one thread per CPU-second: the machine's float32 efficiency, nearly load-free."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
+    with _limit_threads(1):
+        a @ b
+        _, cpu = _timed(lambda: [a @ b for _ in range(reps)])
+    return 2 * m * k * n * reps / cpu / 1e9
+
+
+def flops_per_token(cfg, T):
+    """Multiply-adds × 2 of one SmolLM2 position in a T-token window: projections, causal attention, head."""
+    kv = cfg.n_kv_heads * cfg.head_dim
+    linear = cfg.d_model * (2 * cfg.d_model + 2 * kv) + 3 * cfg.d_model * cfg.d_ff
+    attention = 2 * cfg.d_model * (T + 1) / 2  # QK^T and PV over the (T + 1) / 2 keys seen on average
+    return 2 * (cfg.n_layers * (linear + attention) + cfg.d_model * cfg.vocab_size)
+
+
+def _timed(fn):
+    """Wall and CPU seconds (this process, all its threads) of fn()."""
+    c0, t0 = os.times(), time.perf_counter()
+    fn()
+    c1 = os.times()
+    return time.perf_counter() - t0, (c1.user + c1.system) - (c0.user + c0.system)
 
 
 def eval_windows(model, n_windows):
@@ -132,28 +164,56 @@ def validate_smollm2(model, llm, windows):
 
 
 def speed_smollm2(model, llm, windows, repeats):
+    """Prefill tokens/s (all logits) of ours and llama.cpp on the same window, measured alternately."""
     w = windows[0]
     model.logits(w)  # warm
-    ours = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        model.logits(w)
-        ours.append(time.perf_counter() - t)
-    out = dict(window=WINDOW, threads=THREADS, ours_tok_s=WINDOW / float(np.median(ours)))
-    if len(windows) > 1:
-        t = time.perf_counter()
-        model.logits(windows[:2])
-        out["ours_batch2_tok_s"] = 2 * WINDOW / (time.perf_counter() - t)
     if llm is not None:
         llama_cpp_logits(llm, w)
-        ref = []
-        for _ in range(repeats):
-            t = time.perf_counter()
-            llama_cpp_logits(llm, w)
-            ref.append(time.perf_counter() - t)
-        out["llama_cpp_tok_s"] = WINDOW / float(np.median(ref))
+    ours, ref = [], []
+    for _ in range(repeats):  # alternating, so both see the same neighbours on a shared machine
+        ours.append(_timed(lambda: model.logits(w)))
+        if llm is not None:
+            ref.append(_timed(lambda: llama_cpp_logits(llm, w)))
+    wall, cpu = np.median(ours, axis=0)
+    gflop = flops_per_token(model.config, WINDOW) / 1e9
+    out = dict(window=WINDOW, threads=THREADS, gflop_per_token=gflop, ours_tok_s=WINDOW / wall,
+               ours_cpu_s_per_window=cpu, ours_gflops=gflop * WINDOW / wall)
+    if len(windows) > 1:
+        t, c = _timed(lambda: model.logits(windows[:2]))
+        out["ours_batch2_tok_s"] = 2 * WINDOW / t
+    if llm is not None:
+        wall, cpu = np.median(ref, axis=0)
+        out.update(llama_cpp_tok_s=WINDOW / wall, llama_cpp_cpu_s_per_window=cpu)
         out["speedup_vs_llama_cpp"] = out["ours_tok_s"] / out["llama_cpp_tok_s"]
+        out["cpu_ratio_llama_cpp_over_ours"] = out["llama_cpp_cpu_s_per_window"] / out["ours_cpu_s_per_window"]
     return out
+
+
+def speed_one_thread(model, windows, repeats):
+    """Both on ONE thread (llama.cpp ``n_threads=1``, our forward under ``threadpool_limits(1)``):
+    tokens per second and per CPU-second with no thread waiting for another — the comparison a
+    loaded machine distorts least."""
+    try:
+        import llama_cpp
+    except ImportError:
+        return None
+    from cstoolkit.lm._files import smollm2_gguf_path
+
+    llm1 = llama_cpp.Llama(str(smollm2_gguf_path()), n_ctx=WINDOW, n_batch=WINDOW, n_ubatch=WINDOW, n_threads=1,
+                           n_threads_batch=1, logits_all=True, verbose=False)
+    w = windows[0]
+    ours, ref = [], []
+    with _limit_threads(1):
+        model.logits(w)
+        llama_cpp_logits(llm1, w)
+        for _ in range(repeats):
+            ours.append(_timed(lambda: model.logits(w)))
+            ref.append(_timed(lambda: llama_cpp_logits(llm1, w)))
+    (ow, oc), (rw, rc) = np.median(ours, axis=0), np.median(ref, axis=0)
+    gemm = gemm_gflop_per_cpu_second()
+    return dict(gemm_gflop_per_cpu_s=gemm, ours_share_of_gemm_per_cpu_s=WINDOW / oc * flops_per_token(model.config, WINDOW)
+                / 1e9 / gemm, ours_tok_s=WINDOW / ow, ours_tok_per_cpu_s=WINDOW / oc, llama_cpp_tok_s=WINDOW / rw,
+                llama_cpp_tok_per_cpu_s=WINDOW / rc, speedup_vs_llama_cpp=rw / ow, cpu_speedup_vs_llama_cpp=rc / oc)
 
 
 # ------------------------------------------------------------------ MiniLM vs sentence-transformers
@@ -187,6 +247,23 @@ def validate_minilm(n_sentences):
 
 
 # ------------------------------------------------------------------ 16k-token KLD evaluation (child process)
+def _peak_rss_gib(ru):
+    """Peak resident memory of THIS process image, GiB.
+
+    ``ru_maxrss`` survives ``exec``: a child started by a parent holding 2.4 GB (two models and
+    llama.cpp) reports the parent's resident size at the fork. Linux's ``VmHWM`` is the peak of
+    the current address space only; ``ru_maxrss`` is the fallback elsewhere.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 2**20  # KiB -> GiB
+    except OSError:
+        pass
+    return ru.ru_maxrss / 2**20
+
+
 def kld_run(n_tokens):
     """Reference hidden states + a compressed (Q4_0 table, tied) forward over ``n_tokens``; time and peak RSS."""
     from cstoolkit.lm.quantize import quantize_rows
@@ -198,15 +275,17 @@ def kld_run(n_tokens):
         windows = eval_windows(model, n_tokens // WINDOW)
         E_hat, _ = quantize_rows(model.weights["token_embd.weight"], "q4_0")
         hat = model.with_weights({"token_embd.weight": E_hat})
-        t = time.perf_counter()
+        c0, t = os.times(), time.perf_counter()
         ref_h = lm.reference_hidden(model, windows)
         rep, _ = lm.compare_causal_lm(model, hat, windows, ref_hidden=ref_h)
         sec = time.perf_counter() - t
+        c1 = os.times()
     ru = resource.getrusage(resource.RUSAGE_SELF)
-    peak = ru.ru_maxrss / 2**20  # KiB -> GiB
+    peak = _peak_rss_gib(ru)
     # CPU seconds beside wall seconds: on a shared machine the wall time says more about the neighbours
     return dict(n_tokens=int(windows.size), seconds=sec, load_seconds=t_load, tokens_per_s_two_passes=windows.size / sec,
-                cpu_seconds_process=ru.ru_utime + ru.ru_stime, peak_rss_gib=peak, report=rep.as_dict())
+                cpu_seconds=(c1.user + c1.system) - (c0.user + c0.system), cpu_seconds_process=ru.ru_utime + ru.ru_stime,
+                load_average=os.getloadavg(), peak_rss_gib=peak, report=rep.as_dict())
 
 
 def main(argv=None):
@@ -221,7 +300,10 @@ def main(argv=None):
     out = dict(machine=dict(platform=platform.platform(), cpus=os.cpu_count(), numpy=np.__version__,
                             load_average=os.getloadavg()))
     with _limit_threads(THREADS):
-        out["machine"]["gemm_gflops_1024_f32"] = gemm_gflops()
+        out["machine"]["gemm_gflops_512x576x1536_f32"] = gemm_gflops()
+    with _limit_threads(1):
+        out["machine"]["gemm_gflops_512x576x1536_f32_1thread"] = gemm_gflops()
+    with _limit_threads(THREADS):
         model = lm.load_smollm2()
         windows = eval_windows(model, n_val)
         llm, ver = llama_cpp_model()
@@ -232,12 +314,21 @@ def main(argv=None):
             out["smollm2_validation"] = validate_smollm2(model, llm, windows)
         out["smollm2_speed"] = speed_smollm2(model, llm, windows, repeats=1 if args.quick else 3)
         del llm
+        out["smollm2_speed_one_thread"] = speed_one_thread(model, windows, repeats=1 if args.quick else 3)
         out["minilm_validation"] = validate_minilm(64 if args.quick else 512)
     n16 = 2 * WINDOW if args.quick else 16384
     child = subprocess.run([sys.executable, __file__, "--child-kld", str(n16)], capture_output=True, text=True,
                            cwd=str(ROOT), check=True)
     out["kld_16k"] = json.loads(child.stdout.strip().splitlines()[-1])
     out["kld_16k"]["pass"] = bool(out["kld_16k"]["seconds"] < 180 and out["kld_16k"]["peak_rss_gib"] < 2)
+    out["machine"]["load_average_end"] = os.getloadavg()
+    with _limit_threads(THREADS):
+        out["machine"]["gemm_gflops_512x576x1536_f32_end"] = gemm_gflops()
+    # tokens/s as a share of what the GEMM rate allows: less sensitive to the neighbours than tokens/s
+    s, mach = out["smollm2_speed"], out["machine"]
+    s["gemm_ceiling_tok_s_start"] = mach["gemm_gflops_512x576x1536_f32"] / s["gflop_per_token"]
+    s["gemm_ceiling_tok_s_end"] = mach["gemm_gflops_512x576x1536_f32_end"] / s["gflop_per_token"]
+    s["ours_share_of_gemm_ceiling"] = s["ours_gflops"] / mach["gemm_gflops_512x576x1536_f32"]
     md = to_markdown(out)
     print(md)
     if not args.quick:
@@ -249,9 +340,12 @@ def main(argv=None):
 
 
 def to_markdown(o):
+    mach = o["machine"]
     L = ["# cstoolkit.lm forward passes against llama.cpp and sentence-transformers", "",
-         f"machine: {o['machine']['cpus']} CPUs, load average {o['machine']['load_average'][0]:.1f} at start, "
-         f"float32 GEMM {o['machine']['gemm_gflops_1024_f32']:.0f} GFLOP/s (1024², {THREADS} threads)", ""]
+         f"machine: {mach['cpus']} CPUs, load average {mach['load_average'][0]:.1f} at start, "
+         f"{mach['load_average_end'][0]:.1f} at end; float32 GEMM 512×576·576×1536 "
+         f"{mach['gemm_gflops_512x576x1536_f32']:.0f} GFLOP/s at start, {mach['gemm_gflops_512x576x1536_f32_end']:.0f} "
+         f"at end ({THREADS} threads), {mach['gemm_gflops_512x576x1536_f32_1thread']:.0f} on one thread", ""]
     v = o["smollm2_validation"]
     L.append("## SmolLM2-135M logits vs llama-cpp-python " + str(o.get("llama_cpp_version")))
     if "skipped" in v:
@@ -263,10 +357,23 @@ def to_markdown(o):
               f"{v['same_top_where_margin_gt_0_5']:.4f} | {v['n_disagree']} ({v['max_margin_of_disagreement']:.3f}) | "
               f"{v['kld_mean']:.5f} | {v['kld_max']:.4f} | {v['ppl_llama_cpp']:.3f} | {v['ppl_ours']:.3f} | {v['pass']} |"]
     s = o["smollm2_speed"]
-    L += ["", f"## SmolLM2 prefill, {s['window']}-token windows, {s['threads']} threads",
-          "| ours tok/s | ours (2 windows) tok/s | llama.cpp tok/s | ours / llama.cpp |", "|---|---|---|---|",
-          f"| {s['ours_tok_s']:.0f} | {s.get('ours_batch2_tok_s', float('nan')):.0f} | "
-          f"{s.get('llama_cpp_tok_s', float('nan')):.0f} | {s.get('speedup_vs_llama_cpp', float('nan')):.2f} |"]
+    nan = float("nan")
+    L += ["", f"## SmolLM2 prefill, {s['window']}-token windows, {s['threads']} threads "
+              f"({s['gflop_per_token']:.3f} GFLOP per token)",
+          "| ours tok/s | ours (2 windows) tok/s | llama.cpp tok/s | ours / llama.cpp | CPU-s per window ours / llama.cpp "
+          "| GEMM ceiling tok/s (start, end) | ours / ceiling |", "|---|---|---|---|---|---|---|",
+          f"| {s['ours_tok_s']:.0f} | {s.get('ours_batch2_tok_s', nan):.0f} | {s.get('llama_cpp_tok_s', nan):.0f} | "
+          f"{s.get('speedup_vs_llama_cpp', nan):.2f} | {s['ours_cpu_s_per_window']:.2f} / "
+          f"{s.get('llama_cpp_cpu_s_per_window', nan):.2f} | {s['gemm_ceiling_tok_s_start']:.0f}, "
+          f"{s['gemm_ceiling_tok_s_end']:.0f} | {s['ours_share_of_gemm_ceiling']:.2f} |"]
+    s1 = o.get("smollm2_speed_one_thread")
+    if s1:
+        L += ["", "## SmolLM2 prefill on ONE thread each (no thread waits for another: least distorted by load)",
+              "| ours tok/s | llama.cpp tok/s | ours / llama.cpp | tok per CPU-s ours / llama.cpp | CPU ratio | "
+              "GEMM GFLOP per CPU-s | ours / GEMM (per CPU-s) |", "|---|---|---|---|---|---|---|",
+              f"| {s1['ours_tok_s']:.0f} | {s1['llama_cpp_tok_s']:.0f} | {s1['speedup_vs_llama_cpp']:.2f} | "
+              f"{s1['ours_tok_per_cpu_s']:.0f} / {s1['llama_cpp_tok_per_cpu_s']:.0f} | {s1['cpu_speedup_vs_llama_cpp']:.2f} | "
+              f"{s1['gemm_gflop_per_cpu_s']:.0f} | {s1['ours_share_of_gemm_per_cpu_s']:.2f} |"]
     m = o["minilm_validation"]
     L += ["", "## all-MiniLM-L6-v2 sentence embeddings vs sentence-transformers"]
     if "skipped" in m:
@@ -279,9 +386,10 @@ def to_markdown(o):
               f"{m['seconds_sentence_transformers']:.1f} | {m['pass']} |"]
     k = o["kld_16k"]
     L += ["", "## KLD evaluation (reference pass + Q4_0-table pass, both heads)",
-          "| tokens | seconds | tokens/s | peak RSS GiB | mean KLD (Q4_0 table) | < 3 min and < 2 GB |", "|---|---|---|---|---|---|",
-          f"| {k['n_tokens']} | {k['seconds']:.1f} | {k['tokens_per_s_two_passes']:.0f} | {k['peak_rss_gib']:.2f} | "
-          f"{k['report']['kld_mean']:.5f} | {k['pass']} |"]
+          "| tokens | seconds | CPU seconds | load average | tokens/s | peak RSS GiB | mean KLD (Q4_0 table) | "
+          "< 3 min and < 2 GB |", "|---|---|---|---|---|---|---|---|",
+          f"| {k['n_tokens']} | {k['seconds']:.1f} | {k['cpu_seconds']:.1f} | {k['load_average'][0]:.1f} | "
+          f"{k['tokens_per_s_two_passes']:.0f} | {k['peak_rss_gib']:.2f} | {k['report']['kld_mean']:.5f} | {k['pass']} |"]
     return "\n".join(L)
 
 

@@ -133,6 +133,32 @@ def test_llama_batched_forward_matches_per_token_reference(tiny_llama):
         np.testing.assert_allclose(got[b], llama_reference(stored, ids[b]), rtol=2e-4, atol=2e-4)
 
 
+def test_llama_fast_paths_match_reference(tiny_llama, monkeypatch):
+    # causal attention over several query blocks (the last one partial), the grouped projections
+    # split back into separate products, and the forward split between threads or run serially
+    from threadpoolctl import threadpool_limits
+
+    from cstoolkit.lm import gguf_llama
+
+    model, stored, _ = tiny_llama
+    ids = np.random.default_rng(5).integers(0, model.config.vocab_size, size=(2, 11))
+    ref = np.stack([llama_reference(stored, ids[b]) for b in range(2)])
+    q = model.weights["blk.0.attn_q.weight"]
+    assert gguf_llama._row_stack([q, model.weights["blk.0.attn_k.weight"], model.weights["blk.0.attn_v.weight"]]) \
+        is not None  # loaded as one array: one product for q, k, v
+    split = model.with_weights({"blk.0.attn_q.weight": q.copy(), "blk.1.ffn_up.weight":
+                                model.weights["blk.1.ffn_up.weight"].copy()})
+    assert gguf_llama._row_stack([split.weights["blk.0.attn_q.weight"], split.weights["blk.0.attn_k.weight"],
+                                  split.weights["blk.0.attn_v.weight"]]) is None
+    monkeypatch.setattr(gguf_llama, "_QUERY_BLOCK", 4)
+    monkeypatch.setattr(gguf_llama, "_MIN_ROWS", 3)
+    for m in (model, split):
+        np.testing.assert_allclose(m.logits(ids), ref, rtol=2e-4, atol=2e-4)
+        np.testing.assert_allclose(m.logits(ids[1]), ref[1:], rtol=2e-4, atol=2e-4)  # one window in 3 row chunks
+        with threadpool_limits(1):
+            np.testing.assert_allclose(m.logits(ids), ref, rtol=2e-4, atol=2e-4)
+
+
 def test_llama_rotate_half_would_be_caught(tiny_llama):
     # the reference rotates adjacent pairs; a rotate-half forward differs visibly on this model
     model, stored, _ = tiny_llama

@@ -39,6 +39,24 @@ def test_log_softmax_and_kl_closed_form():
         metrics.kl_divergence(lp, lp[:, :1])
 
 
+def test_log_softmax_and_kl_in_row_blocks(monkeypatch):
+    # blocks of 3 rows over 10: the blocked, in-place passes against the plain float64 formulas
+    monkeypatch.setattr(metrics, "_BLOCK_ELEMENTS", 3 * 7)
+    rng = np.random.default_rng(0)
+    z, y = rng.standard_normal((10, 7)) * 5, rng.standard_normal((10, 7)) * 5
+    plain = z - z.max(1, keepdims=True)
+    plain = plain - np.log(np.exp(plain).sum(1, keepdims=True))
+    np.testing.assert_allclose(metrics.log_softmax(z), plain, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(metrics.log_softmax(z.T, axis=0), plain.T, rtol=1e-12, atol=1e-12)
+    z32 = z.astype(np.float32)
+    out = metrics.log_softmax(z32, out=z32)
+    assert out is z32 and out.dtype == np.float32
+    np.testing.assert_allclose(z32, plain, rtol=1e-5, atol=1e-5)
+    ly = metrics.log_softmax(y)
+    np.testing.assert_allclose(metrics.kl_divergence(plain, ly), np.sum(np.exp(plain) * (plain - ly), axis=1),
+                               rtol=1e-12, atol=1e-12)
+
+
 def test_kld_statistics():
     k = np.arange(101, dtype=float)  # 0..100
     s = metrics.kld_statistics(k)

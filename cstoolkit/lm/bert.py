@@ -27,6 +27,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from ._parallel import workers
 from ._weights import replace_weights
 
 __all__ = ["BertConfig", "BertEncoder", "load_minilm"]
@@ -117,9 +118,15 @@ def _layer_norm(x, w, b, eps):
 
 
 def _gelu(x):
+    """Exact (erf) GELU, ``0.5 x (1 + erf(x / sqrt 2))``, with one temporary."""
     from scipy.special import erf
 
-    return 0.5 * x * (1.0 + erf(x * np.float32(1.0 / np.sqrt(2.0))))
+    y = np.multiply(x, np.float32(1.0 / np.sqrt(2.0)))
+    erf(y, out=y)
+    y += 1.0
+    y *= x
+    y *= 0.5
+    return y
 
 
 @dataclass(frozen=True, eq=False)
@@ -316,9 +323,16 @@ class BertEncoder:
             raise ValueError("sentences is empty; expected at least one sentence.")
         order = np.argsort([len(s) for s in sentences], kind="stable")
         out = np.empty((len(sentences), self.config.d_model), dtype=np.float32)
-        for lo in range(0, len(order), batch_size):
-            idx = order[lo:lo + batch_size]
-            out[idx] = self.embed_ids(*self.tokenize([sentences[i] for i in idx]))
+        batches = [order[lo:lo + batch_size] for lo in range(0, len(order), batch_size)]
+        tokens = [self.tokenize([sentences[i] for i in idx]) for idx in batches]
+
+        def embed(idx, ids, mask):
+            out[idx] = self.embed_ids(ids, mask)
+
+        # batches on separate threads, each with a single-threaded BLAS (cstoolkit.lm._parallel):
+        # the GELU's erf and the softmax run in parallel too, and no BLAS worker spins
+        with workers(1 if len(batches) == 1 else None) as runner:
+            runner.map(embed, [(idx, *tok) for idx, tok in zip(batches, tokens)])
         return out
 
 

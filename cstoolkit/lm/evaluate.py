@@ -5,7 +5,8 @@
   original's logits are recomputed window by window from its cached final hidden states
   (:func:`reference_hidden`, ``n_windows × T × d`` floats), so the full ``N × V`` distribution
   is never stored and each comparison costs one forward of the compressed model plus one
-  output-head product for the original.
+  output-head product for the original. Positions are scored in chunks of 128 on the BLAS's
+  threads (:mod:`cstoolkit.lm._parallel`), the log-softmax computed in place of each chunk's logits.
 * :func:`compare_encoders` — sentence embeddings of the two encoders (:class:`EncoderReport`).
 """
 
@@ -17,13 +18,14 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from . import metrics
+from ._parallel import workers
 
 __all__ = ["PositionScores", "CausalLMReport", "EncoderReport", "reference_hidden", "position_scores",
            "compare_causal_lm", "compare_encoders"]
 
 logger = logging.getLogger(__name__)
 
-_CHUNK = 128  # scored positions per head product (bounds memory at 2 x 128 x V floats)
+_CHUNK = 128  # scored positions per head product (memory: 2 x 128 x V floats per worker thread)
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ def reference_hidden(model, windows, *, batch_size: int = 1) -> np.ndarray:
     return np.concatenate([model.hidden(w[i:i + batch_size]) for i in range(0, len(w), batch_size)])
 
 
-def position_scores(logits_ref, logits_hat, targets) -> PositionScores:
+def position_scores(logits_ref, logits_hat, targets, *, overwrite: bool = False) -> PositionScores:
     """Per-position scores from the two models' logits at the same positions.
 
     Parameters
@@ -127,17 +129,20 @@ def position_scores(logits_ref, logits_hat, targets) -> PositionScores:
     logits_ref, logits_hat : ndarray, shape (N, V)
     targets : ndarray of int, shape (N,)
         The correct next token at each position.
+    overwrite : bool, default=False
+        Compute the log-softmax in place of the logits (no second (N, V) array each).
 
     Returns
     -------
     PositionScores
     """
-    lr, lh = metrics.log_softmax(logits_ref), metrics.log_softmax(logits_hat)
+    top_ref, top_hat = logits_ref.argmax(axis=1), logits_hat.argmax(axis=1)
+    lr = metrics.log_softmax(logits_ref, out=logits_ref if overwrite else None)
+    lh = metrics.log_softmax(logits_hat, out=logits_hat if overwrite else None)
     rows = np.arange(len(targets))
     return PositionScores(logprob_ref=lr[rows, targets].astype(np.float64),
                           logprob_hat=lh[rows, targets].astype(np.float64),
-                          kld=metrics.kl_divergence(lr, lh), top_ref=logits_ref.argmax(axis=1),
-                          top_hat=logits_hat.argmax(axis=1))
+                          kld=metrics.kl_divergence(lr, lh), top_ref=top_ref, top_hat=top_hat)
 
 
 def compare_causal_lm(ref, hat, windows, *, ref_hidden=None, batch_size: int = 1,
@@ -172,16 +177,21 @@ def compare_causal_lm(ref, hat, windows, *, ref_hidden=None, batch_size: int = 1
         raise ValueError(f"vocabularies differ: {ref.config.vocab_size} vs {hat.config.vocab_size}.")
     if ref_hidden is not None and tuple(ref_hidden.shape[:2]) != (n, T):
         raise ValueError(f"ref_hidden has shape {ref_hidden.shape}; expected ({n}, {T}, d_model) for these windows.")
-    parts = []
+    spans = list(range(score_from, T - 1, _CHUNK))
+    parts = [None] * (n * len(spans))
+
+    def score(i, h_ref, h_hat, ids, s):
+        # one chunk of positions: two (chunk, V) logit arrays, their log-softmax computed in place
+        e = min(s + _CHUNK, T - 1)
+        parts[i] = position_scores(ref.head(h_ref[s:e]), hat.head(h_hat[s:e]), ids[s + 1:e + 1], overwrite=True)
+
     for lo in range(0, n, batch_size):
         blk = w[lo:lo + batch_size]
         h_ref = ref.hidden(blk) if ref_hidden is None else ref_hidden[lo:lo + batch_size]
         h_hat = hat.hidden(blk)
-        for b in range(blk.shape[0]):
-            # positions in chunks: two (chunk, V) logit arrays and their log-softmax at a time
-            for s in range(score_from, T - 1, _CHUNK):
-                e = min(s + _CHUNK, T - 1)
-                parts.append(position_scores(ref.head(h_ref[b, s:e]), hat.head(h_hat[b, s:e]), blk[b, s + 1:e + 1]))
+        with workers() as runner:  # chunks on separate threads (each head product single-threaded)
+            runner.map(score, [((lo + b) * len(spans) + c, h_ref[b], h_hat[b], blk[b], s)
+                               for b in range(blk.shape[0]) for c, s in enumerate(spans)])
     scores = PositionScores.concatenate(parts)
     return CausalLMReport.from_scores(scores), scores
 

@@ -17,9 +17,12 @@ RoPE in GGUF llama files rotates **adjacent** pairs :math:`(x_{2i}, x_{2i+1})` b
 :math:`p\,\theta^{-2i/d}` (the converter permutes the Hugging Face Q/K rows so; rotating halves
 instead gives perplexity ≈ 200 on SmolLM2).
 
-Weights are dequantised with :func:`gguf.quants.dequantize` once, at load. Every matrix product
-is one BLAS call over all ``B × T`` positions; no Python loop runs over tokens (only over the
-layers).
+Weights are dequantised with :func:`gguf.quants.dequantize` once, at load, to contiguous float32;
+the projections that read the same input (q, k, v; gate, up) are stored as row blocks of one
+array, so each group is one GEMM over all ``B × T`` positions. Attention runs per key/value head
+(the ``g`` query heads sharing it stacked into one GEMM, K and V never repeated) over causal
+blocks of query positions, which skip the products above the diagonal. No Python loop runs over
+tokens or query heads (only over layers, windows, key/value heads and position blocks).
 
 References: Touvron et al., "LLaMA", arXiv 2302.13971 (2023); Su et al., "RoFormer", arXiv
 2104.09864 (2021); Ainslie et al., "GQA", EMNLP 2023; Shazeer, "GLU variants improve
@@ -36,6 +39,7 @@ from typing import Mapping
 
 import numpy as np
 
+from ._parallel import workers
 from ._weights import replace_weights
 
 __all__ = ["LlamaConfig", "LlamaModel", "load_smollm2", "rope_tables", "LAYER_TENSORS"]
@@ -139,19 +143,208 @@ def _rms_norm(x, w, eps):
     return x * (1.0 / np.sqrt(ms + np.float32(eps)))[:, None] * w
 
 
-def _rope(x, cos, sin):
-    """Rotate adjacent pairs of x (B, T, H, hd) in place by the (T, hd/2) angle tables."""
-    B, T, H, hd = x.shape
-    p = x.reshape(B, T, H, hd // 2, 2)
-    a, b = p[..., 0].copy(), p[..., 1].copy()
-    c, s = cos[None, :, None, :], sin[None, :, None, :]
-    p[..., 0] = a * c - b * s
-    p[..., 1] = a * s + b * c
-    return x
+#: query positions per block of the causal attention: a block of ``b`` positions reads keys
+#: ``0 .. i1`` only (≈ 60 % of the full T × T products at T = 512) and its (b·g) × i1 scores stay
+#: in cache; small enough to skip work above the diagonal, large enough for BLAS to run well
+_QUERY_BLOCK = 128
+#: fewest rows per worker when a layer's row-wise work is split between threads
+_MIN_ROWS = 64
+
+
+def _rope_heads(x, out, cos, sin):
+    """RoPE of projected heads, written into the attention's layout.
+
+    Parameters
+    ----------
+    x : ndarray, shape (nb*nt, n_kv*g*hd)
+        Projections of ``nb`` windows × ``nt`` positions (columns: key/value head, query head
+        in its group, dimension; any row stride); left untouched.
+    out : ndarray, shape (nb, n_kv, nt, g, hd // 2, 2)
+        Destination (a view of the (B, n_kv, T, g, hd/2, 2) buffer): row ``t*g + h`` of group
+        ``j`` holds head ``j*g + h`` at position ``t``, so consecutive positions of the ``g``
+        query heads sharing a key/value head form one contiguous row block.
+    cos, sin : ndarray, shape (nt, hd // 2)
+        Tables of these positions; adjacent pairs ``(x_{2i}, x_{2i+1})`` are rotated.
+    """
+    nb, n_kv, nt, g, h2, _ = out.shape
+    src = x.reshape(nb, nt, n_kv, g, h2, 2).transpose(0, 2, 1, 3, 4, 5)
+    a, b = src[..., 0], src[..., 1]
+    c, s = cos[:, None, :], sin[:, None, :]  # (nt, 1, hd/2) against (nb, n_kv, nt, g, hd/2)
+    np.multiply(a, c, out=out[..., 0])
+    out[..., 0] -= b * s
+    np.multiply(a, s, out=out[..., 1])
+    out[..., 1] += b * c
+
+
+@functools.lru_cache(maxsize=16)
+def _causal_mask(n, g):
+    """(n*g, n) additive mask: row ``t*g + h`` may read keys ``<= t`` (0), not later ones (-inf)."""
+    m = np.where(np.arange(n)[None, :] > np.arange(n)[:, None], np.float32(-np.inf), np.float32(0.0))
+    m = np.repeat(m, g, axis=0)
+    m.flags.writeable = False
+    return m
+
+
+def _attention_block(Q, K, V, out, i0, i1, g):
+    r"""One block of causal attention: queries at positions ``i0 .. i1`` of the ``g`` heads sharing (K, V).
+
+    Parameters
+    ----------
+    Q : ndarray, shape (T*g, hd)
+        Rotated queries of the group (row ``t*g + h``), scaled by :math:`1/\sqrt{hd}`.
+    K, V : ndarray, shape (T, hd)
+        Rotated keys and values of the group (V may have any row stride).
+    out : ndarray, shape (T, g*hd)
+        Destination (a view into the heads-concatenated attention output); rows ``i0 .. i1``
+        are written.
+
+    Notes
+    -----
+    The ``g`` query heads are one GEMM against the shared K — no repeated K/V — reading only the
+    keys ``0 .. i1``; the -inf mask is added on the diagonal block alone, and the softmax
+    normalisation is applied to the (rows × hd) output instead of the (rows × i1) scores.
+    """
+    s = Q[i0 * g:i1 * g] @ K[:i1].T  # (rows, i1)
+    s[:, i0:i1] += _causal_mask(i1 - i0, g)
+    s -= s.max(axis=1, keepdims=True)
+    np.exp(s, out=s)
+    o = s @ V[:i1]
+    o /= s.sum(axis=1, keepdims=True)
+    out[i0:i1] = o.reshape(i1 - i0, -1)
+
+
+class _Pass:
+    """Buffers and steps of one forward over (B, T) token ids (see :meth:`LlamaModel.hidden`).
+
+    A layer is two phases: the row-wise work before attention (RMSNorm, q/k/v projections,
+    RoPE) and after it (output projection, residual, RMSNorm, SwiGLU, residual — fused with the
+    next layer's first phase), each split over row chunks; and attention, split over (window,
+    key/value head, query block). Pieces of a phase are independent, so a
+    :func:`~cstoolkit.lm._parallel.workers` runner can run them on several threads.
+    """
+
+    def __init__(self, model, ids, observe, n_workers):
+        cfg, w = model.config, model.weights
+        self.cfg, self.w, self.observe = cfg, w, observe
+        B, T = ids.shape
+        self.B, self.T = B, T
+        Hk, hd = cfg.n_kv_heads, cfg.head_dim
+        self.g = g = cfg.n_heads // Hk
+        cos, sin = rope_tables(T, hd, cfg.rope_base)
+        # the attention scale folded into the queries' rotation (T × hd/2 products, not T × T)
+        scale = np.float32(1.0 / np.sqrt(hd))
+        self.cos, self.sin, self.qcos, self.qsin = cos, sin, cos * scale, sin * scale
+        self.x = w["token_embd.weight"][ids.reshape(-1)].reshape(B, T, cfg.d_model)  # residual stream (a copy)
+        self.q = np.empty((B, Hk, T, g, hd // 2, 2), dtype=np.float32)
+        self.k = np.empty((B, Hk, T, 1, hd // 2, 2), dtype=np.float32)
+        self.v = np.empty((B, T, Hk, hd), dtype=np.float32)
+        self.att = np.empty((B, T, Hk, g * hd), dtype=np.float32)
+        # row chunks (b0, b1, t0, t1): whole windows, or parts of one window; each a contiguous row block
+        if n_workers == 1:
+            self.chunks = [(0, B, 0, T)]
+        elif B >= n_workers:
+            cuts = np.linspace(0, B, n_workers + 1).astype(int)
+            self.chunks = [(int(a), int(b), 0, T) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+        else:
+            parts = max(1, min(-(-n_workers // B), T // _MIN_ROWS))
+            cuts = np.linspace(0, T, parts + 1).astype(int)
+            self.chunks = [(b, b + 1, int(a), int(c)) for b in range(B) for a, c in zip(cuts[:-1], cuts[1:])]
+        nb = min(_QUERY_BLOCK, T)
+        blocks = [(i0, min(i0 + nb, T)) for i0 in range(0, T, nb)]
+        # the costliest blocks (those reading the most keys) first, for an even split between workers
+        self.blocks = sorted(((b, j, i0, i1) for b in range(B) for j in range(Hk) for i0, i1 in blocks),
+                             key=lambda it: -it[3])
+
+    def _rows(self, a, b0, b1, t0, t1):
+        return a[b0:b1, t0:t1].reshape((b1 - b0) * (t1 - t0), -1)
+
+    def _observe(self, names, x):
+        if self.observe is not None:
+            self.observe(names, x)
+
+    def rows(self, layer, b0, b1, t0, t1):
+        """Finish block ``layer - 1`` (if any) and start block ``layer`` (if any) on a row chunk."""
+        cfg, w = self.cfg, self.w
+        x = self._rows(self.x, b0, b1, t0, t1)
+        if layer > 0:
+            p = f"blk.{layer - 1}."
+            o = self._rows(self.att, b0, b1, t0, t1)
+            self._observe((p + "attn_output.weight",), o)
+            x += o @ w[p + "attn_output.weight"].T
+            n = _rms_norm(x, w[p + "ffn_norm.weight"], cfg.rms_eps)
+            gu = (p + "ffn_gate.weight", p + "ffn_up.weight")
+            self._observe(gu, n)
+            f = _silu_mul(*_project(n, [w[name] for name in gu]))
+            self._observe((p + "ffn_down.weight",), f)
+            x += f @ w[p + "ffn_down.weight"].T
+        if layer < cfg.n_layers:
+            p = f"blk.{layer}."
+            n = _rms_norm(x, w[p + "attn_norm.weight"], cfg.rms_eps)
+            qkv = (p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight")
+            self._observe(qkv, n)
+            q, k, v = _project(n, [w[name] for name in qkv])
+            _rope_heads(q, self.q[b0:b1, :, t0:t1], self.qcos[t0:t1], self.qsin[t0:t1])
+            _rope_heads(k, self.k[b0:b1, :, t0:t1], self.cos[t0:t1], self.sin[t0:t1])
+            self._rows(self.v, b0, b1, t0, t1)[...] = v
+        else:
+            x[...] = _rms_norm(x, w["output_norm.weight"], cfg.rms_eps)
+
+    def attention(self, b, j, i0, i1):
+        T, g = self.T, self.g
+        hd = self.cfg.head_dim
+        _attention_block(self.q[b, j].reshape(T * g, hd), self.k[b, j].reshape(T, hd), self.v[b, :, j],
+                         self.att[b, :, j], i0, i1, g)
+
+    def run(self, runner):
+        for layer in range(self.cfg.n_layers):
+            runner.map(functools.partial(self.rows, layer), self.chunks)
+            runner.map(self.attention, self.blocks)
+        runner.map(functools.partial(self.rows, self.cfg.n_layers), self.chunks)
+        return self.x
+
+
+def _row_stack(mats):
+    """The array whose consecutive row blocks the matrices ``mats`` are, or None.
+
+    At load the projections reading the same input (q, k, v; gate, up) are stored as row
+    blocks of one array, so each group costs one GEMM. A weight swapped in by
+    :meth:`LlamaModel.with_weights` is no such view, and its group falls back to one GEMM each.
+    """
+    base = mats[0].base
+    if not isinstance(base, np.ndarray) or base.ndim != 2 or not base.flags.c_contiguous:
+        return None
+    if base.shape != (sum(m.shape[0] for m in mats), mats[0].shape[1]):
+        return None
+    ptr, row = base.ctypes.data, base.strides[0]
+    for m in mats:
+        if m.base is not base or not m.flags.c_contiguous or m.ctypes.data != ptr:
+            return None
+        ptr += m.shape[0] * row
+    return base
+
+
+def _project(x, mats):
+    """``[x @ W.T for W in mats]``, as one GEMM when ``mats`` are row blocks of one array."""
+    base = _row_stack(mats)
+    if base is None:
+        return [x @ m.T for m in mats]
+    y = x @ base.T
+    cuts = np.cumsum([0] + [m.shape[0] for m in mats])
+    return [y[:, lo:hi] for lo, hi in zip(cuts[:-1], cuts[1:])]
+
+
+def _stack_rows(weights, names):
+    """Copy the named (rows, d) matrices into one C-contiguous array; point the names at its row blocks."""
+    base = np.concatenate([weights[n] for n in names], axis=0)
+    lo = 0
+    for n in names:
+        hi = lo + weights[n].shape[0]
+        weights[n] = base[lo:hi]
+        lo = hi
 
 
 def _silu_mul(g, u):
-    # silu(g) * u = g * u / (1 + exp(-g)), in place in g
+    # silu(g) * u = g * u / (1 + exp(-g)); g is overwritten with the result
     e = np.negative(g)
     np.exp(e, out=e)
     e += 1.0
@@ -237,6 +430,13 @@ class LlamaModel:
         for t in reader.tensors:
             a = gguf.quants.dequantize(t.data, t.tensor_type)
             weights[t.name] = np.ascontiguousarray(a, dtype=np.float32).reshape(tuple(int(d) for d in t.shape[::-1]))
+        # projections reading one input stored as row blocks of one array: one GEMM per group
+        for i in range(cfg.n_layers):
+            for group in (("attn_q", "attn_k", "attn_v"), ("ffn_gate", "ffn_up")):
+                names = [f"blk.{i}.{n}.weight" for n in group]
+                if all(n in weights and weights[n].ndim == 2 for n in names) and \
+                        len({weights[n].shape[1] for n in names}) == 1:  # else __post_init__ says what is wrong
+                    _stack_rows(weights, names)
         tok = bpe_from_gguf(reader) if "tokenizer.ggml.tokens" in reader.fields else None
         logger.info("loaded %s: %d layers, width %d, %d tensors", path.name, cfg.n_layers, cfg.d_model, len(weights))
         return cls(cfg, weights, tok, str(path))
@@ -304,51 +504,18 @@ class LlamaModel:
             ``observe(weight_names, x)`` is called with the input ``x`` (B*T, d_in) of every
             projection, once per group of weights sharing it (``(q, k, v)``, ``(output,)``,
             ``(gate, up)``, ``(down,)`` of each block) — e.g. to accumulate the Gram matrices
-            that calibrate weight compression (:mod:`cstoolkit.weight_compression`).
+            that calibrate weight compression (:mod:`cstoolkit.weight_compression`). An observed
+            forward runs in the calling thread.
 
         Returns
         -------
         ndarray, shape (B, T, d_model), float32
         """
         ids = self._ids(ids)
-        cfg, w = self.config, self.weights
-        B, T = ids.shape
-        H, Hk, hd = cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
-        g = H // Hk
-        cos, sin = rope_tables(T, hd, cfg.rope_base)
-        mask = np.triu(np.full((T, T), -np.inf, dtype=np.float32), 1)
-        scale = np.float32(1.0 / np.sqrt(hd))
-        x = w["token_embd.weight"][ids.reshape(-1)]  # (B*T, d), a copy: the residual stream
-        for i in range(cfg.n_layers):
-            p = f"blk.{i}."
-            n = _rms_norm(x, w[p + "attn_norm.weight"], cfg.rms_eps)
-            if observe is not None:
-                observe((p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight"), n)
-            q = _rope((n @ w[p + "attn_q.weight"].T).reshape(B, T, H, hd), cos, sin)
-            k = _rope((n @ w[p + "attn_k.weight"].T).reshape(B, T, Hk, hd), cos, sin)
-            v = (n @ w[p + "attn_v.weight"].T).reshape(B, T, Hk, hd)
-            # (B, Hk, g*T, hd): the g query heads sharing a key/value head stacked along rows
-            qg = np.ascontiguousarray(q.reshape(B, T, Hk, g, hd).transpose(0, 2, 3, 1, 4)).reshape(B, Hk, g * T, hd)
-            s = np.matmul(qg, k.transpose(0, 2, 3, 1))  # (B, Hk, g*T, T)
-            s *= scale
-            s = s.reshape(B, Hk, g, T, T)
-            s += mask
-            s -= s.max(axis=-1, keepdims=True)
-            np.exp(s, out=s)
-            s /= s.sum(axis=-1, keepdims=True)
-            o = np.matmul(s.reshape(B, Hk, g * T, T), v.transpose(0, 2, 1, 3))  # (B, Hk, g*T, hd)
-            o = o.reshape(B, Hk, g, T, hd).transpose(0, 3, 1, 2, 4).reshape(B * T, H * hd)
-            if observe is not None:
-                observe((p + "attn_output.weight",), o)
-            x += o @ w[p + "attn_output.weight"].T
-            n = _rms_norm(x, w[p + "ffn_norm.weight"], cfg.rms_eps)
-            if observe is not None:
-                observe((p + "ffn_gate.weight", p + "ffn_up.weight"), n)
-            f = _silu_mul(n @ w[p + "ffn_gate.weight"].T, n @ w[p + "ffn_up.weight"].T)
-            if observe is not None:
-                observe((p + "ffn_down.weight",), f)
-            x += f @ w[p + "ffn_down.weight"].T
-        return _rms_norm(x, w["output_norm.weight"], cfg.rms_eps).reshape(B, T, cfg.d_model)
+        # split between threads (each with a single-threaded BLAS; see cstoolkit.lm._parallel),
+        # except when observed: observers get whole inputs, in order, with the BLAS as set
+        with workers(1 if observe is not None else None) as runner:
+            return _Pass(self, ids, observe, runner.n).run(runner)
 
     def head(self, hidden) -> np.ndarray:
         """Logits from final hidden states: ``hidden @ W_out.T`` (W_out tied unless ``output.weight``).
@@ -362,7 +529,15 @@ class LlamaModel:
         ndarray, shape (..., vocab_size), float32
         """
         W = self.weights.get("output.weight", self.weights["token_embd.weight"])
-        return hidden @ W.T
+        h = np.asarray(hidden)
+        if h.dtype != np.float32 or h.shape[-1:] != (self.config.d_model,):
+            return h @ W.T  # numpy's promotion and shape errors, as for a plain product
+        h2 = h.reshape(-1, h.shape[-1])
+        out = np.empty((h2.shape[0], W.shape[0]), dtype=np.float32)
+        with workers() as runner:  # one vocabulary slice per worker (serial inside another worker)
+            cuts = np.linspace(0, W.shape[0], runner.n + 1).astype(int)
+            runner.map(lambda a, b: np.matmul(h2, W[a:b].T, out=out[:, a:b]), zip(cuts[:-1], cuts[1:]))
+        return out.reshape(h.shape[:-1] + (W.shape[0],))
 
     def logits(self, ids) -> np.ndarray:
         """Next-token logits at every position.

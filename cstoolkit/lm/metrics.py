@@ -37,21 +37,49 @@ def _vec(a, name):
     return a
 
 
-def log_softmax(logits, axis: int = -1) -> np.ndarray:
+#: elements per row block of the row-wise passes below: a block's temporaries stay in cache
+#: (≈ 1 MB), so the passes over a (positions × 49152) logit array do not each stream it from memory
+_BLOCK_ELEMENTS = 1 << 18
+
+
+def _row_blocks(n_rows, n_cols):
+    step = max(1, _BLOCK_ELEMENTS // max(n_cols, 1))
+    return [slice(lo, min(lo + step, n_rows)) for lo in range(0, n_rows, step)]
+
+
+def log_softmax(logits, axis: int = -1, *, out=None) -> np.ndarray:
     r"""Numerically stable :math:`z_v - \log\sum_u e^{z_u}` along ``axis``.
 
     Parameters
     ----------
     logits : ndarray, shape (..., V)
     axis : int, default=-1
+    out : ndarray or None, default=None
+        Where to write the result (same shape, floating dtype); ``out=logits`` computes it in
+        place, so a (positions × V) logit array needs no second copy.
 
     Returns
     -------
-    ndarray, same shape and floating dtype as ``logits``
+    ndarray, same shape and floating dtype as ``logits`` (``out`` when given)
+        Computed in row blocks, with one block-sized temporary.
     """
     z = np.asarray(logits)
-    z = z - z.max(axis=axis, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+    if z.dtype.kind != "f":
+        z = z.astype(np.float64)
+    if out is None:
+        out = np.empty_like(z)
+    elif out.shape != z.shape:
+        raise ValueError(f"out has shape {out.shape}; expected {z.shape}.")
+    z2, o2 = np.moveaxis(z, axis, -1), np.moveaxis(out, axis, -1)
+    z2, o2 = z2.reshape(-1, z2.shape[-1]), o2.reshape(-1, o2.shape[-1])  # views when contiguous along axis
+    direct = np.may_share_memory(o2, out)  # else o2 is a copy, written back below
+    for r in _row_blocks(*z2.shape):
+        blk = o2[r]
+        np.subtract(z2[r], z2[r].max(axis=1, keepdims=True), out=blk)
+        blk -= np.log(np.exp(blk).sum(axis=1, keepdims=True))
+    if not direct:
+        np.moveaxis(out, axis, -1)[...] = o2.reshape(np.moveaxis(out, axis, -1).shape)
+    return out
 
 
 def perplexity(target_logprobs) -> float:
@@ -106,7 +134,11 @@ def kl_divergence(logprobs_ref, logprobs_hat) -> np.ndarray:
     P, Q = np.asarray(logprobs_ref), np.asarray(logprobs_hat)
     if P.shape != Q.shape or P.ndim != 2:
         raise ValueError(f"logprobs_ref {P.shape} and logprobs_hat {Q.shape} must be (N, V) arrays of one shape.")
-    k = np.einsum("ij,ij->i", np.exp(P), P - Q, dtype=np.float64)
+    k = np.empty(P.shape[0], dtype=np.float64)
+    for r in _row_blocks(*P.shape):  # block-sized temporaries; pairwise sums over the vocabulary
+        d = np.subtract(P[r], Q[r])
+        d *= np.exp(P[r])
+        k[r] = d.sum(axis=1)
     return np.maximum(k, 0.0)
 
 
