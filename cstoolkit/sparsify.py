@@ -419,6 +419,20 @@ class LowRankFactors:
         r"""Dense :math:`X_r = (U_r S_r) V_r^\top`, shape (m, n)."""
         return self.left @ self.Vt
 
+    def truncate(self, rank: int) -> "LowRankFactors":
+        r"""The leading ``rank`` triplets: one SVD truncated at several ranks (Eckart–Young
+        holds for every prefix of an exact SVD), shape (m, n) kept.
+
+        Raises
+        ------
+        ValueError
+            If ``rank`` is not in ``1 … self.rank``.
+        """
+        if not 1 <= int(rank) <= self.rank:
+            raise ValueError(f"rank must be in 1..{self.rank} (the factorisation's rank); got {rank}")
+        r = int(rank)
+        return LowRankFactors(self.U[:, :r], self.s[:r], self.Vt[:r])
+
 
 def svd_truncate(
     X,

@@ -41,6 +41,7 @@ al., ICML 2009 (online dictionary learning); Pati et al. (1993) (OMP).
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 import time
@@ -148,6 +149,21 @@ def _load(path: str, key: str) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ compression at a bytes-per-row budget
+def _full_svd(X: np.ndarray):
+    """Exact float64 SVD of a table, computed once per table and worker (every SVD budget is a
+    prefix of it; the 49152 × 576 SmolLM2 table took 4 minutes a cell under load when each cell
+    factored it again)."""
+    key = (X.shape, X.dtype.str, hashlib.sha256(np.ascontiguousarray(X).data).hexdigest())
+    if _SVD_CACHE.get("key") != key:
+        _SVD_CACHE.clear()
+        _SVD_CACHE.update(key=key, factors=cs.sparsify.svd_truncate(X.astype(np.float64), min(X.shape),
+                                                                    method="full"))
+    return _SVD_CACHE["factors"]
+
+
+_SVD_CACHE: dict = {}
+
+
 def compress_table(X, method, bytes_per_row, atoms=None):
     """``(X_hat float32, bytes, param)`` of ``method`` at ``bytes_per_row × n_rows`` bytes."""
     from cstoolkit.lm.quantize import quantize_rows
@@ -161,7 +177,7 @@ def compress_table(X, method, bytes_per_row, atoms=None):
         r = int(min(budget // ((N + m) * VALUE_BYTES), m))
         if r < 1:
             raise ValueError(f"{bytes_per_row} bytes per row is too small for rank 1")
-        X_hat = cs.sparsify.svd_truncate(X.astype(np.float64), r, method="full").reconstruct()
+        X_hat = _full_svd(X).truncate(r).reconstruct()
         used, param = compression.storage_for("svd", X.shape, r, value_bytes=VALUE_BYTES), r
     else:
         X_hat, used, p = compression.compress(X, method, budget, value_bytes=VALUE_BYTES, dictionary=atoms,

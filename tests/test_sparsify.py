@@ -558,3 +558,18 @@ def test_public_names_have_docstrings_with_math():
     for name in mod.__all__:
         doc = getattr(mod, name).__doc__
         assert doc and ".. math::" in doc, name
+
+
+def test_low_rank_truncate_is_the_svd_at_that_rank():
+    """One exact SVD truncated at rank r equals the rank-r SVD (Eckart–Young) and numpy's."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((40, 12))
+    from cstoolkit.sparsify import svd_truncate
+
+    full = svd_truncate(X, 12, method="full")
+    U, s, Vt = np.linalg.svd(X, full_matrices=False)
+    for r in (1, 5, 12):
+        np.testing.assert_allclose(full.truncate(r).reconstruct(), (U[:, :r] * s[:r]) @ Vt[:r], atol=1e-12)
+        assert full.truncate(r).rank == r
+    with pytest.raises(ValueError, match="rank must be in 1..12"):
+        full.truncate(13)
