@@ -656,7 +656,7 @@ class IterativeRecoverer(Recoverer):
         The current coefficient estimate.
 
     The state is the subclass's own: preferably a small dataclass (e.g.
-    :class:`cstoolkit.solvers.admm.ADMMState`); a dict is still accepted.
+    :class:`cstoolkit.solvers.l1.admm.ADMMState`); a dict is still accepted.
 
     Optional: ``_active(state)`` (bool (B,): signals still iterating; default the state's
     ``active`` field when it has one — or, for a dict state, ``state["active"]`` or

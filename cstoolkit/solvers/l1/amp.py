@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import Interval, Options
-from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
-from ..registry import register
-from ..studies import StudySettings
-from ..theory import minimax_alpha
-from ..prox import soft_threshold
-from ._l1 import l1_objective, lam_vector
+from ..._validation import Interval, Options
+from ...base import DirectRecoverer, DirectSolution, IterativeRecoverer
+from ...registry import register
+from ...studies import StudySettings
+from ...theory import minimax_alpha
+from ...prox import soft_threshold
+from ._common import l1_objective, lam_vector
 
 __all__ = ["AMP"]
 

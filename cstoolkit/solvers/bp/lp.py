@@ -18,11 +18,11 @@ import logging
 
 import numpy as np
 
-from .._validation import Options
-from ..base import DirectRecoverer, DirectSolution
-from ..registry import register
-from ..linalg import dense_matrix
-from ..studies import StudySettings
+from ..._validation import Options
+from ...base import DirectRecoverer, DirectSolution
+from ...registry import register
+from ...linalg import dense_matrix
+from ...studies import StudySettings
 
 __all__ = ["BasisPursuitLP", "basis_pursuit_lp", "lp_statuses"]
 

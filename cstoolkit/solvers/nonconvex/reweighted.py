@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import Interval
-from ..base import IterativeRecoverer
-from ..registry import register
-from ..linalg import dense_matrix
-from ..studies import StudySettings
-from .admm import ADMMBasisPursuit, polish_l1
+from ..._validation import Interval
+from ...base import IterativeRecoverer
+from ...registry import register
+from ...linalg import dense_matrix
+from ...studies import StudySettings
+from ..l1.admm import ADMMBasisPursuit, polish_l1
 
 __all__ = ["ReweightedL1", "IRLS"]
 

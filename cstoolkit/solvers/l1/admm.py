@@ -35,15 +35,15 @@ from typing import Callable, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import Interval
-from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
-from ..linalg import (RowSpace, dense_matrix, scatter_support, solve_padded, support_columns, support_gram,
+from ..._validation import Interval
+from ...base import DirectRecoverer, DirectSolution, IterativeRecoverer
+from ...linalg import (RowSpace, dense_matrix, scatter_support, solve_padded, support_columns, support_gram,
                       support_index)
-from ..operators import explicit_matrix
-from ..prox import soft_threshold, soft_threshold_nonneg
-from ..registry import register
-from ..studies import StudySettings
-from ._l1 import L1_CONSTRAINTS, lam_vector
+from ...operators import explicit_matrix
+from ...prox import soft_threshold, soft_threshold_nonneg
+from ...registry import register
+from ...studies import StudySettings
+from ._common import L1_CONSTRAINTS, lam_vector
 
 __all__ = ["ADMMBasisPursuit", "ADMMBPDN", "ADMMLasso", "polish_l1"]
 

@@ -7,11 +7,11 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.stats import norm
 
-from ..._validation import Interval
-from ...operators import explicit_matrix
-from ...prox import soft_threshold
-from ...registry import register
-from ...studies import StudySettings
+from ...._validation import Interval
+from ....operators import explicit_matrix
+from ....prox import soft_threshold
+from ....registry import register
+from ....studies import StudySettings
 from ._base import _ITER, _Thresholding
 from .iht import IHT
 from .md_fits import iht_false_alarm_rate, ist_false_alarm_rate
@@ -186,7 +186,7 @@ class ISTMalekiDonoho(_InterferenceHeuristic, _Thresholding):
     See Also
     --------
     IHTMalekiDonoho : the hard-thresholding counterpart.
-    cstoolkit.solvers.proximal.ISTA : soft thresholding for the Lasso at a fixed λ.
+    cstoolkit.solvers.l1.proximal.ISTA : soft thresholding for the Lasso at a fixed λ.
 
     References
     ----------

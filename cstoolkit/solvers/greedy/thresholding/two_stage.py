@@ -6,10 +6,10 @@ import abc
 
 import numpy as np
 
-from ...linalg import lstsq_on_support
-from ...prox import topk_mask
-from ...registry import RECOVERERS, register
-from ...studies import SPARSITY, StudySettings
+from ....linalg import lstsq_on_support
+from ....prox import topk_mask
+from ....registry import RECOVERERS, register
+from ....studies import SPARSITY, StudySettings
 from ._base import _GREEDY_K, _ITER, _Thresholding
 
 __all__ = ["CoSaMP", "SubspacePursuit"]

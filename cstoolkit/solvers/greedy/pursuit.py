@@ -7,13 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import Interval, Options
-from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
-from ..linalg import dense_matrix
-from ..linalg import gram as gram_matrix  # omp_batch has a parameter named gram
-from ..registry import register
-from ..studies import SPARSITY, StudySettings
-from ._engine import ENGINES
+from ..._validation import Interval, Options
+from ...base import DirectRecoverer, DirectSolution, IterativeRecoverer
+from ...linalg import dense_matrix
+from ...linalg import gram as gram_matrix  # omp_batch has a parameter named gram
+from ...registry import register
+from ...studies import SPARSITY, StudySettings
+from .._engine import ENGINES
 
 __all__ = ["OMP", "MP", "omp_batch"]
 
@@ -130,7 +130,7 @@ class OMP(DirectRecoverer):
         base = super()._certificate_tols(dtype, run)
         if self.tol is None:
             return base
-        from .._certificates import safe_col_norms
+        from ..._certificates import safe_col_norms
 
         yn = safe_col_norms(run.Y)
         return np.maximum(base, self.tol / np.where(yn > 0, yn, 1.0))
@@ -146,7 +146,7 @@ class OMP(DirectRecoverer):
         """
         if norms_squared is None:
             return super().recover_gram(gram, correlations, factor=factor)
-        from ..gram_coding import GramCoding, check_gram_inputs
+        from ...gram_coding import GramCoding, check_gram_inputs
 
         G, C, nrm, single = check_gram_inputs(gram, correlations, norms_squared)
         n, B = C.shape
@@ -244,7 +244,7 @@ def omp_batch(D, Y, k, *, tol=None, batch_size=None, engine="auto", gram=None, r
 def _omp_chunks(G, alpha, norms2, B, k, *, tol, batch_size, engine, return_sparse, dtype):
     """The Batch-OMP kernel over chunks of signals: ``alpha(sl)`` gives the chunk's correlations
     ``(Dᴴ Y_sl)ᵀ`` (b, n) and ``norms2(sl)`` its ``‖y‖²`` (b,); returns what :func:`omp_batch` does."""
-    from ._engine import use_numba
+    from .._engine import use_numba
     from ._omp_kernels import omp_gram_numpy, scatter_coefficients
 
     dt = np.dtype(dtype)

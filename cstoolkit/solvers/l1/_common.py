@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import Interval, Options
-from ..conventions import lam_max_of_correlations
+from ..._validation import Interval, Options
+from ...conventions import lam_max_of_correlations
 
 L1_CONSTRAINTS = {
     "lam": [Interval("real", 0, None, closed="left")],
@@ -46,6 +46,6 @@ def duality_gap(R: np.ndarray, AtR: np.ndarray, X: np.ndarray, Y: np.ndarray, la
     The same gap as the base class's certificate, :func:`cstoolkit._certificates.lasso_gap`
     (dual point θ = −R·min(1, λ/‖AᴴR‖∞), written without cancellation).
     """
-    from .._certificates import lasso_gap
+    from ..._certificates import lasso_gap
 
     return lasso_gap(R, AtR, X, lam)

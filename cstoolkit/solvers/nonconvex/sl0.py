@@ -20,12 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import Interval
-from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
-from ..linalg import RowSpace
-from ..operators import explicit_matrix
-from ..registry import register
-from ..studies import StudySettings
+from ..._validation import Interval
+from ...base import DirectRecoverer, DirectSolution, IterativeRecoverer
+from ...linalg import RowSpace
+from ...operators import explicit_matrix
+from ...registry import register
+from ...studies import StudySettings
 
 __all__ = ["SL0"]
 
@@ -112,7 +112,7 @@ class SL0(IterativeRecoverer):
 
     See Also
     --------
-    cstoolkit.solvers.lp.BasisPursuitLP : exact ℓ1 minimisation, the convex alternative.
+    cstoolkit.solvers.bp.lp.BasisPursuitLP : exact ℓ1 minimisation, the convex alternative.
 
     References
     ----------

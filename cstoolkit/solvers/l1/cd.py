@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._threads import blas_single_thread, gram_is_small
-from .._validation import Interval, Options
-from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
-from ..linalg import dense_matrix, gram, padded_gram, scatter_support, solve_padded, support_index
-from ..prox import soft_threshold
-from ..registry import register
-from ..studies import StudySettings
-from ._engine import ENGINES
-from ._l1 import L1_CONSTRAINTS, lam_vector
+from ..._threads import blas_single_thread, gram_is_small
+from ..._validation import Interval, Options
+from ...base import DirectRecoverer, DirectSolution, IterativeRecoverer
+from ...linalg import dense_matrix, gram, padded_gram, scatter_support, solve_padded, support_index
+from ...prox import soft_threshold
+from ...registry import register
+from ...studies import StudySettings
+from .._engine import ENGINES
+from ._common import L1_CONSTRAINTS, lam_vector
 
 __all__ = ["Lasso", "lasso_gram_numpy"]
 
 
 def _kernel(engine: str):
     """The Gram kernel for ``engine`` in {"auto", "numpy", "numba"} (:func:`._engine.use_numba`)."""
-    from ._engine import use_numba
+    from .._engine import use_numba
 
     if not use_numba(engine):
         return lasso_gram_numpy
@@ -81,7 +81,7 @@ def lasso_gram_numpy(G, C, yy, lam, X, *, tol=1e-8, max_epochs=10000):
 
     from ``G = AᵀA``, ``C = AᵀY`` and ``‖y_b‖²`` only, and stops each signal when its duality
     gap is at most ``tol·F_b(x)``. Same algorithm as the compiled kernel
-    :func:`cstoolkit.solvers._cd_numba.lasso_gram_numba`, run in lock-step over signals.
+    :func:`cstoolkit.solvers.l1._cd_numba.lasso_gram_numba`, run in lock-step over signals.
 
     Parameters
     ----------
@@ -274,7 +274,7 @@ class Lasso(DirectRecoverer):
         gap needs), or for complex input, the generic default runs."""
         if norms_squared is None or np.iscomplexobj(gram) or np.iscomplexobj(correlations):
             return super().recover_gram(gram, correlations, norms_squared=norms_squared, factor=factor)
-        from ..gram_coding import check_gram_inputs, gram_lasso_solution
+        from ...gram_coding import check_gram_inputs, gram_lasso_solution
 
         G, C, yy, single = check_gram_inputs(gram, correlations, norms_squared)
         G64, C64 = G.astype(np.float64), C.astype(np.float64)

@@ -6,11 +6,11 @@ import numpy as np
 from scipy.special import erfc
 from scipy.stats import norm
 
-from ..._validation import Interval, Options
-from ...linalg import lstsq_on_support
-from ...prox import topk_mask
-from ...registry import register
-from ...studies import StudySettings
+from ...._validation import Interval, Options
+from ....linalg import lstsq_on_support
+from ....prox import topk_mask
+from ....registry import register
+from ....studies import StudySettings
 from ._base import _Thresholding
 
 __all__ = ["StOMP"]

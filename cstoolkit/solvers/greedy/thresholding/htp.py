@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..._validation import Interval
-from ...linalg import lstsq_on_support
-from ...prox import topk_mask
-from ...registry import register
-from ...studies import SPARSITY, StudySettings
+from ...._validation import Interval
+from ....linalg import lstsq_on_support
+from ....prox import topk_mask
+from ....registry import register
+from ....studies import SPARSITY, StudySettings
 from ._base import _GREEDY_K, _Thresholding
 
 __all__ = ["HTP"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...theory import tst_rho
+from ....theory import tst_rho
 
 __all__ = ["tuned_sparsity", "iht_false_alarm_rate", "ist_false_alarm_rate"]
 

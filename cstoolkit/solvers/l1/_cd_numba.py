@@ -1,6 +1,6 @@
 """Compiled working-set coordinate descent for the Lasso on a Gram matrix (optional numba accelerator).
 
-Same problem, same certificate and same return values as :func:`cstoolkit.solvers.cd.lasso_gram_numpy`:
+Same problem, same certificate and same return values as :func:`cstoolkit.solvers.l1.cd.lasso_gram_numpy`:
 for every column ``b``
 
 .. math:: \\min_x \\tfrac12\\|A x - y_b\\|_2^2 + \\lambda_b \\|x\\|_1

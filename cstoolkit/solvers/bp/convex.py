@@ -7,11 +7,11 @@ import logging
 
 import numpy as np
 
-from .._validation import Interval, InstanceOf
-from ..base import DirectRecoverer, DirectSolution
-from ..registry import register
-from ..linalg import dense_matrix
-from ..studies import StudySettings
+from ..._validation import Interval, InstanceOf
+from ...base import DirectRecoverer, DirectSolution
+from ...registry import register
+from ...linalg import dense_matrix
+from ...studies import StudySettings
 
 __all__ = ["BasisPursuit", "BasisPursuitDenoising"]
 

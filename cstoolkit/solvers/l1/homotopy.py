@@ -15,14 +15,14 @@ import logging
 import numpy as np
 from scipy.linalg import cho_solve, cholesky, solve_triangular
 
-from .._threads import blas_single_thread, gram_is_small
-from .._validation import Interval, Options
-from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
-from ..registry import register
-from ..linalg import dense_matrix
-from ..studies import StudySettings
-from ._engine import ENGINES
-from ._l1 import L1_CONSTRAINTS, lam_vector
+from ..._threads import blas_single_thread, gram_is_small
+from ..._validation import Interval, Options
+from ...base import DirectRecoverer, DirectSolution, IterativeRecoverer
+from ...registry import register
+from ...linalg import dense_matrix
+from ...studies import StudySettings
+from .._engine import ENGINES
+from ._common import L1_CONSTRAINTS, lam_vector
 
 __all__ = ["Homotopy", "BasisPursuitHomotopy", "homotopy_batch", "lasso_path_homotopy"]
 
@@ -180,7 +180,7 @@ def lasso_path_homotopy(A, y, *, lam_min=0.0, max_steps=None, tol=1e-12, engine=
     y = np.asarray(y, dtype=float)
     if A.ndim != 2 or y.shape != (A.shape[0],):
         raise ValueError(f"expected A of shape (m, n) and y of shape (m,), got {A.shape} and {y.shape}.")
-    from ._engine import use_numba  # validates engine
+    from .._engine import use_numba  # validates engine
 
     steps = 8 * min(A.shape) if max_steps is None else int(max_steps)
     G, c = A.T @ A, A.T @ y
@@ -219,7 +219,7 @@ def homotopy_batch(G, C, lam_stop, *, max_steps, tol=1e-12, rank=None, engine="a
     end : ndarray of int, shape (B,)
         How each path ended: ``REACHED`` (λ = lam_stop), ``MAX_STEPS`` or ``COLLINEAR``.
     """
-    from ._engine import use_numba
+    from .._engine import use_numba
 
     n, B = C.shape
     rank = n if rank is None else int(rank)
@@ -264,7 +264,7 @@ class _HomotopyBase(DirectRecoverer):
         """λ at which each path stops, shape (B,), from the correlations ``C = AᵀY``."""
 
     def _solve(self, A, Y, X0):
-        from ._engine import use_numba
+        from .._engine import use_numba
 
         D = dense_matrix(A).astype(np.float64, copy=False)
         compiled = use_numba(self.engine) and gram_is_small(*D.shape, Y.shape[1])
@@ -341,8 +341,8 @@ class Homotopy(_HomotopyBase):
         """
         if norms_squared is None or np.iscomplexobj(gram) or np.iscomplexobj(correlations):
             return super().recover_gram(gram, correlations, norms_squared=norms_squared, factor=factor)
-        from ..gram_coding import check_gram_inputs, gram_lasso_solution
-        from ._omp_kernels import use_numba
+        from ...gram_coding import check_gram_inputs, gram_lasso_solution
+        from ..greedy._omp_kernels import use_numba
 
         G, C, yy, single = check_gram_inputs(gram, correlations, norms_squared)
         G64, C64 = G.astype(np.float64), C.astype(np.float64)

@@ -174,7 +174,7 @@ def omp_gram_numpy(G, alpha0, norms2, k, tol2):
     """Run the whole lock-step pursuit on one batch.
 
     Returns ``(S (B, k), gam (B, k), res2 (k + 1, B), steps (B,))`` as
-    :func:`~cstoolkit.solvers._omp_numba.omp_gram_numba`.
+    :func:`~cstoolkit.solvers.greedy._omp_numba.omp_gram_numba`.
     """
     st = OMPState(G, alpha0, norms2, k, tol2)
     while st.step():
@@ -191,7 +191,7 @@ def omp_gram_numpy(G, alpha0, norms2, k, tol2):
     return S, gam, full, st.steps
 
 
-from ._engine import numba_available, use_numba  # noqa: E402  (re-exported: the one resolution)
+from .._engine import numba_available, use_numba  # noqa: E402  (re-exported: the one resolution)
 
 
 def __getattr__(name):

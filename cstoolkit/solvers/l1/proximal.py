@@ -6,14 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import Interval, Options
-from .._certificates import lasso_gap, safe_col_norms
-from ..base import DirectRecoverer, DirectSolution, IterativeRecoverer
-from ..operators import operator_norm
-from ..registry import register
-from ..prox import soft_threshold
-from ..studies import StudySettings
-from ._l1 import L1_CONSTRAINTS, l1_objective, lam_vector
+from ..._validation import Interval, Options
+from ..._certificates import lasso_gap, safe_col_norms
+from ...base import DirectRecoverer, DirectSolution, IterativeRecoverer
+from ...operators import operator_norm
+from ...registry import register
+from ...prox import soft_threshold
+from ...studies import StudySettings
+from ._common import L1_CONSTRAINTS, l1_objective, lam_vector
 
 __all__ = ["ISTA", "FISTA"]
 

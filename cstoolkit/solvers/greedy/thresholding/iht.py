@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..._validation import Interval
-from ...operators import operator_norm
-from ...prox import keep_topk, topk_mask
-from ...registry import RECOVERERS, register
-from ...studies import SPARSITY, StudySettings
+from ...._validation import Interval
+from ....operators import operator_norm
+from ....prox import keep_topk, topk_mask
+from ....registry import RECOVERERS, register
+from ....studies import SPARSITY, StudySettings
 from ._base import _GREEDY_K, _ITER, _Thresholding
 
 __all__ = ["IHT", "NIHT"]

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..._validation import Interval
-from ...base import IterativeRecoverer
-from ...linalg import dense_matrix, gram
-from ...prox import keep_topk
+from ...._validation import Interval
+from ....base import IterativeRecoverer
+from ....linalg import dense_matrix, gram
+from ....prox import keep_topk
 from .md_fits import tuned_sparsity
 
 
