@@ -11,6 +11,10 @@ scikit-learn's ``1/(2 n_samples)`` scaling live in :mod:`cstoolkit.conventions`.
 Shapes: ``A`` is ``(m, n)``; ``y`` is ``(m,)`` or ``(m, B)`` (B signals, one per column);
 the estimate ``x`` comes back ``(n,)`` or ``(n, B)``. Dictionary learners use scikit-learn's
 row convention instead (samples are rows); see :mod:`cstoolkit.learners`.
+
+Why one file (over 400 lines): it is the contract and its run loop — the result type, the
+abstract :class:`Recoverer` with its input checks, and the loop its two kinds (iterative,
+direct) share; split apart, each part would need the others' private helpers.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Greedy pursuits: orthogonal matching pursuit (batched, Gram + QR updates) and matching pursuit."""
+"""Greedy pursuits: orthogonal matching pursuit (batched, Gram + QR updates) and matching pursuit.
+
+Why one file (over 400 lines): OMP and MP are the two variants of one greedy selection step and
+share its budget rule (``_greedy_budget``).
+"""
 
 from __future__ import annotations
 

@@ -5,6 +5,9 @@ from λ_max = ‖Aᵀy‖∞ (x = 0) the active set changes only at breakpoints,
 correlation reaches ±λ (the atom joins) or an active coefficient crosses zero (it leaves — the
 Lasso modification of LARS). Between breakpoints ``x_A`` moves along ``(A_AᵀA_A)⁻¹ s_A``, kept as
 a Cholesky factor updated by one row per join.
+
+Why one file (over 400 lines): the path algorithm, its batched driver and the two solvers built
+on it (Lasso, basis pursuit) are one algorithm stopped at different λ.
 """
 
 from __future__ import annotations
