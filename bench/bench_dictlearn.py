@@ -29,7 +29,7 @@ import numpy as np
 
 import cstoolkit as cs
 from cstoolkit.compression import evaluate_at_budget, index_bytes, storage_for
-from cstoolkit.solvers.greedy import omp_batch
+from cstoolkit.solvers.greedy.pursuit import omp_batch
 
 K_ATOMS, K_CODE, BATCH, SEED = 1024, 16, 256, 0
 SNAP_EVERY = 30  # mini-batches between dictionary snapshots (error-vs-time curves)

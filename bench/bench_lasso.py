@@ -34,8 +34,8 @@ import numpy as np
 
 import cstoolkit as cs
 from cstoolkit.conventions import lam_from_sklearn_alpha
-from cstoolkit.solvers.cd import Lasso
-from cstoolkit.solvers.homotopy import Homotopy
+from cstoolkit.solvers.l1.cd import Lasso
+from cstoolkit.solvers.l1.homotopy import Homotopy
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,7 +71,7 @@ def numba_compile_seconds():
     """First call (compile) minus second call, in a fresh process with an empty numba cache."""
     code = (
         "import time, numpy as np\n"
-        "from cstoolkit.solvers.cd import Lasso\n"
+        "from cstoolkit.solvers.l1.cd import Lasso\n"
         "rng = np.random.default_rng(0); A = rng.standard_normal((20, 50)); Y = rng.standard_normal((20, 3))\n"
         "t = time.perf_counter(); Lasso(lam=0.1, lam_scale='relative', engine='numba').recover(A, Y); t1 = time.perf_counter() - t\n"
         "t = time.perf_counter(); Lasso(lam=0.1, lam_scale='relative', engine='numba').recover(A, Y); t2 = time.perf_counter() - t\n"

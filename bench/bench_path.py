@@ -4,7 +4,7 @@ Cases: A m×n Gaussian with N(0, 1/m) entries, y = A x + 0.01·noise with x k-sp
 the full LARS-Lasso path from λ_max down to λ = 0 (``method="lasso"``, ``alpha_min=0``).
 Peers, same run and same signals: ``sklearn.linear_model.lars_path`` (from A, y) and
 ``lars_path_gram`` (from the precomputed Gram matrix, as we do). Ours:
-:func:`cstoolkit.solvers.homotopy.lasso_path_homotopy` with the compiled (numba) and the numpy
+:func:`cstoolkit.solvers.l1.homotopy.lasso_path_homotopy` with the compiled (numba) and the numpy
 engine. Exactness: the largest difference to scikit-learn in the breakpoints both paths have (its alphas
 are λ/m; relative to λ₀) and in the coefficients there — ``lars_path`` stops once m atoms are
 active, a little above λ = 0, where we follow the path to λ = 0 exactly — and, checked the same way
@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 import cstoolkit as cs
-from cstoolkit.solvers.homotopy import lasso_path_homotopy
+from cstoolkit.solvers.l1.homotopy import lasso_path_homotopy
 
 SEED = 0
 

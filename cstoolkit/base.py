@@ -11,6 +11,10 @@ scikit-learn's ``1/(2 n_samples)`` scaling live in :mod:`cstoolkit.conventions`.
 Shapes: ``A`` is ``(m, n)``; ``y`` is ``(m,)`` or ``(m, B)`` (B signals, one per column);
 the estimate ``x`` comes back ``(n,)`` or ``(n, B)``. Dictionary learners use scikit-learn's
 row convention instead (samples are rows); see :mod:`cstoolkit.learners`.
+
+Why one file (over 400 lines): it is the contract and its run loop — the result type, the
+abstract :class:`Recoverer` with its input checks, and the loop its two kinds (iterative,
+direct) share; split apart, each part would need the others' private helpers.
 """
 
 from __future__ import annotations
@@ -656,7 +660,7 @@ class IterativeRecoverer(Recoverer):
         The current coefficient estimate.
 
     The state is the subclass's own: preferably a small dataclass (e.g.
-    :class:`cstoolkit.solvers.admm.ADMMState`); a dict is still accepted.
+    :class:`cstoolkit.solvers.l1.admm.ADMMState`); a dict is still accepted.
 
     Optional: ``_active(state)`` (bool (B,): signals still iterating; default the state's
     ``active`` field when it has one — or, for a dict state, ``state["active"]`` or

@@ -10,6 +10,9 @@ Everything is discovered at run time: solvers and learners from the registries, 
 from the modules of the ``experiments`` package. Input errors (missing files, shapes that do
 not match, unknown names, malformed ``--param``) print one line on stderr and exit with
 status 2; this module is the only place in the package that prints.
+
+Why one file (over 400 lines): it is the one place that prints; argument parsing, input loading
+and the three sub-commands share its error policy (one line on stderr, status 2).
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ not cached yet, in parallel with joblib, writing each result atomically to
 ``cache_dir/<key>.json`` as soon as it is done — an interrupted run resumes where it stopped,
 a figure re-renders without recomputing, and a distributed joblib backend (Dask, Ray) gives
 the same files as a local run because each cell is seeded by its own parameters.
+
+Why one file (over 400 lines): caching, records and the parallel runner are one protocol — the
+record a worker writes is the one the runner reads back and validates.
 """
 
 from __future__ import annotations

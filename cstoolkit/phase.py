@@ -71,7 +71,7 @@ def bp_homotopy(A, Y):
     .. math:: \min_x \|x\|_1 \quad\text{s.t.}\quad A x = y
 
     Follows the piecewise-linear path of ½‖Ax − y‖² + λ‖x‖₁ from λ_max down to 0 (LARS with
-    the lasso modification, :func:`cstoolkit.solvers.homotopy.homotopy_batch`); the end point
+    the lasso modification, :func:`cstoolkit.solvers.l1.homotopy.homotopy_batch`); the end point
     is the ℓ1-minimal interpolant. A k-sparse solution is reached in about k breakpoints, so
     this is much faster than a linear program below the phase transition. The Gram matrix
     ``AᵀA`` is computed once for the whole batch. ``make_recoverer("bp-homotopy")`` for arrays.
@@ -95,7 +95,7 @@ def bp_homotopy(A, Y):
     Osborne, Presnell & Turlach, "A new approach to variable selection in least squares
     problems", IMA J. Numer. Anal. 20 (2000). Donoho & Tsaig, IEEE Trans. Inf. Theory 54 (2008).
     """
-    from .solvers.homotopy import BasisPursuitHomotopy
+    from .solvers.l1.homotopy import BasisPursuitHomotopy
 
     A, Y, single = _as_2d(A, Y)
     X = BasisPursuitHomotopy().recover(A, Y).x
@@ -121,7 +121,7 @@ def bp_linprog(A, Y, *, method: str = "highs-ds", return_status: bool = False):
         NaN columns where the solver did not report success (a warning is logged).
     status : ndarray of int, shape (B,) or int
         Only with ``return_status=True``: ``linprog`` status per signal (0 optimal; see
-        :func:`cstoolkit.solvers.lp.basis_pursuit_lp`, which this function calls).
+        :func:`cstoolkit.solvers.bp.lp.basis_pursuit_lp`, which this function calls).
 
     References
     ----------
@@ -129,7 +129,7 @@ def bp_linprog(A, Y, *, method: str = "highs-ds", return_status: bool = False):
     (1998). Huangfu & Hall, "Parallelizing the dual revised simplex method", Math. Prog.
     Comput. 10 (2018).
     """
-    from .solvers.lp import basis_pursuit_lp
+    from .solvers.bp.lp import basis_pursuit_lp
 
     A, Y, single = _as_2d(A, Y)
     X, status = basis_pursuit_lp(A, Y, formulation="primal", method=method)

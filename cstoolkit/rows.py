@@ -237,7 +237,7 @@ class GGUFRows(_FileBacked):
     """
 
     def __init__(self, path, tensor="token_embd.weight", *, dtype=np.float32):
-        from .embeddings import _import_gguf
+        from .embeddings.gguf_format import _import_gguf
 
         gguf = _import_gguf()
         reader = gguf.GGUFReader(str(path), "r")
@@ -332,15 +332,17 @@ def open_rows(name_or_path, *, tensor=None, dtype=np.float32) -> RowSource:
     RowSource
         :class:`FileRows` (safetensors, npy) or :class:`GGUFRows`.
     """
-    from . import embeddings as E
+    from .embeddings.npy_format import _npy_header
+    from .embeddings.packages import _require_package
+    from .embeddings.safetensors_format import _SAFETENSORS_DTYPES, _pick_embed_tensor, _read_safetensors_header
 
     if isinstance(name_or_path, str) and name_or_path.lower() in ("minilm", "smollm2"):
         key = name_or_path.lower()
-        pkg = E._require_package(key)
+        pkg = _require_package(key)
         if key == "minilm":
             path = pkg / "model" / "model.safetensors"
             if tensor is None:
-                header = E._read_safetensors_header(path)[0]
+                header = _read_safetensors_header(path)[0]
                 tensor = next(k for k in sorted(header) if "word_embeddings" in k)
         else:
             path = sorted(pkg.glob("*.gguf"))[0]
@@ -352,10 +354,10 @@ def open_rows(name_or_path, *, tensor=None, dtype=np.float32) -> RowSource:
     if ext == ".gguf":
         return GGUFRows(path, tensor or "token_embd.weight", dtype=dtype)
     if ext == ".safetensors":
-        entries, data_start = E._read_safetensors_header(path)
+        entries, data_start = _read_safetensors_header(path)
         if tensor is None:
             names_2d = [k for k, v in entries.items() if len(v["shape"]) == 2]
-            tensor = E._pick_embed_tensor(names_2d, list(entries), path)
+            tensor = _pick_embed_tensor(names_2d, list(entries), path)
         if tensor not in entries:
             raise ValueError(f"{path}: no tensor named {tensor!r}; available tensors: {sorted(entries)}")
         info = entries[tensor]
@@ -363,16 +365,16 @@ def open_rows(name_or_path, *, tensor=None, dtype=np.float32) -> RowSource:
         if len(shape) != 2:
             raise ValueError(f"{path}: tensor {tensor!r} has shape {shape}, expected (n_tokens, dim)")
         st = info["dtype"]
-        if st not in E._SAFETENSORS_DTYPES:
-            raise ValueError(f"{path}: tensor {tensor!r} has dtype {st}; supported: {sorted(E._SAFETENSORS_DTYPES)}")
-        raw = "bf16" if st == "BF16" else E._SAFETENSORS_DTYPES[st]
+        if st not in _SAFETENSORS_DTYPES:
+            raise ValueError(f"{path}: tensor {tensor!r} has dtype {st}; supported: {sorted(_SAFETENSORS_DTYPES)}")
+        raw = "bf16" if st == "BF16" else _SAFETENSORS_DTYPES[st]
         return FileRows(path, data_start + info["data_offsets"][0], shape, raw, dtype=dtype,
                         where=f"{path} [{tensor}]")
     if ext == ".npy":
         if tensor is not None:
             raise ValueError(f"{path}: tensor= is only meaningful for .safetensors/.gguf, not .npy")
         with open(path, "rb") as fh:
-            shape, raw = E._npy_header(fh, path.stat().st_size, str(path))
+            shape, raw = _npy_header(fh, path.stat().st_size, str(path))
             offset = fh.tell()
         if len(shape) != 2 or raw.kind not in "fiu":
             raise ValueError(f"{path}: expected a 2-D real array; got shape {shape}, dtype {raw}")

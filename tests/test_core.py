@@ -268,7 +268,7 @@ def test_one_diverging_signal_does_not_stop_the_others():
     step = 0.9 / np.linalg.norm(A, 2) ** 2
     ref = cs.IHT(n_nonzero_coefs=5, step_size=step, max_iter=3000, tol=1e-12).recover(A, Y)
 
-    class BlowUp(cs.solvers.thresholding.IHT):  # ... and this solver makes column 2 explode
+    class BlowUp(cs.solvers.greedy.thresholding.IHT):  # ... and this solver makes column 2 explode
         def _step(self, st, it):
             out = super()._step(st, it)
             st.X[:, 2] *= 10.0  # the typed state of the thresholding family (ThresholdingState)

@@ -76,7 +76,7 @@ def test_figures_page_tables_from_json(conf, tmp_path):
 
 def test_api_page_lists_every_public_module(conf):
     mods = conf._public_modules("cstoolkit")
-    assert {"cstoolkit.solvers.proximal", "cstoolkit.conventions", "cstoolkit.experiment", "cstoolkit.distributed"} <= set(mods)
+    assert {"cstoolkit.solvers.l1.proximal", "cstoolkit.conventions", "cstoolkit.experiment", "cstoolkit.distributed"} <= set(mods)
     assert not [m for m in mods if "._" in m]
     rst = conf._api_rst()
     for m in mods[1:]:

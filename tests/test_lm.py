@@ -324,7 +324,7 @@ def test_bert_bad_replacement(tiny_bert):
 
 # ------------------------------------------------------------------ the real models (installed packages)
 def _installed(module):
-    from cstoolkit.embeddings import _package_dir
+    from cstoolkit.embeddings.packages import _package_dir
 
     return _package_dir(module) is not None
 

@@ -8,8 +8,8 @@ import pytest
 import cstoolkit as cs
 from cstoolkit.ensembles import gaussian
 from cstoolkit.signals import sparse_signals
-from cstoolkit.solvers.admm import polish_l1
-from cstoolkit.solvers.lp import basis_pursuit_lp
+from cstoolkit.solvers.l1.admm import polish_l1
+from cstoolkit.solvers.bp.lp import basis_pursuit_lp
 
 
 @pytest.fixture(scope="module")

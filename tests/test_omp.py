@@ -8,7 +8,7 @@ from sklearn.linear_model import orthogonal_mp
 
 import cstoolkit
 from cstoolkit.solvers._engine import numba_available
-from cstoolkit.solvers.greedy import omp_batch
+from cstoolkit.solvers.greedy.pursuit import omp_batch
 
 ENGINES = [
     "numpy",

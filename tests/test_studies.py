@@ -155,6 +155,19 @@ def test_declared_settings_reach_the_phase_recoverer():
     assert settings_of("fista").budget_limited and settings_of("iht-md").budget_limited
     assert settings_of("sl0").family == "beyond-l1" and not settings_of("omp").budget_limited
     assert "tv" not in solvers_in("phase") and "tv" not in solvers_in("embedding")
+    # ... and the declared family is the folder the solver's module sits in (a module holding two
+    # families sits with the majority of its classes; the only "other", tv, sits at solvers/)
+    folder_family = {"greedy": "greedy", "l1": "l1", "bp": "bp", "nonconvex": "beyond-l1",
+                     "structured": "structured", "tv": "other"}
+    by_module: dict[str, list[str]] = {}
+    for name in cs.RECOVERERS.names():
+        cls = cs.get_recoverer_class(name)
+        if cls.__module__.startswith("cstoolkit.solvers."):
+            by_module.setdefault(cls.__module__, []).append(settings_of(name).family)
+    assert len(by_module) >= 15
+    for module, families in by_module.items():
+        home = folder_family[module.split(".")[2]]
+        assert max(families.count(f) for f in families) == families.count(home), (module, families)
 
 
 def test_study_settings_validate_and_resolve():

@@ -7,7 +7,7 @@ import pytest
 import cstoolkit as cs
 from cstoolkit.ensembles import gaussian
 from cstoolkit.signals import sparse_signals
-from cstoolkit.solvers import thresholding as th
+from cstoolkit.solvers.greedy import thresholding as th
 from cstoolkit.theory import tst_rho
 
 GREEDY = ["iht", "niht", "htp", "cosamp", "sp", "stomp", "tst-md", "iht-md"]

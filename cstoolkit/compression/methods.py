@@ -240,7 +240,7 @@ class DictionaryCoding(CompressionMethod):
         return min(self.atoms.shape[0], shape[1])
 
     def _coder(self, k):
-        from ..solvers.greedy import OMP
+        from ..solvers.greedy.pursuit import OMP
 
         coder = OMP() if self.coder is None else self.coder
         params = coder.get_params()

@@ -202,7 +202,7 @@ class DictionaryLearner(AtomsMixin, ClassNamePrefixFeaturesOutMixin, Transformer
         A copy, so that nothing a recoverer keeps on itself during ``recover`` can leak into
         the learner's parameter (scikit-learn's rule that ``fit`` leaves parameters untouched).
         """
-        from ..solvers.greedy import OMP
+        from ..solvers.greedy.pursuit import OMP
 
         return OMP() if self.coder is None else clone(self.coder, safe=False)
 

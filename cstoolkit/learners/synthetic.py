@@ -155,7 +155,7 @@ def ksvd_synthetic_trial(learner="ksvd", *, snr_db=20.0, random_state=0, max_ite
         Fraction of the ``n_atoms`` generating atoms found (the paper's Fig. 3 divided by 100).
     """
     from .. import make_learner
-    from ..solvers.greedy import OMP
+    from ..solvers.greedy.pursuit import OMP
 
     X, D, _ = make_ksvd_synthetic(n_samples, n_features, n_atoms, n_nonzero_coefs, snr_db=snr_db,
                                   distribution=distribution, random_state=random_state)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..embeddings import EmbeddingsNotAvailable, _package_dir
+from ..embeddings import EmbeddingsNotAvailable
+from ..embeddings.packages import _package_dir
 
 __all__ = ["smollm2_gguf_path", "minilm_model_dir"]
 

@@ -27,6 +27,9 @@ tokens or query heads (only over layers, windows, key/value heads and position b
 References: Touvron et al., "LLaMA", arXiv 2302.13971 (2023); Su et al., "RoFormer", arXiv
 2104.09864 (2021); Ainslie et al., "GQA", EMNLP 2023; Shazeer, "GLU variants improve
 Transformer", arXiv 2002.05202 (2020); Allal et al., "SmolLM2", arXiv 2502.02737 (2025).
+
+Why one file (over 400 lines): it is one forward pass; the configuration, the per-layer kernels
+and the model share the tensor layout read from the GGUF file.
 """
 
 from __future__ import annotations

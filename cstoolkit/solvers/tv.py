@@ -8,6 +8,9 @@ Two methods solve the same problem, chosen by the structure of the operator:
   split Bregman). Converges to machine precision on the Candès–Romberg–Tao phantom.
 * ``"primal-dual"`` — any operator: the primal–dual method of Chambolle & Pock (2011) with
   a projection onto ``{x : Ax = y}``.
+
+Why one file (over 400 lines): its two methods solve one problem (the same objective, data
+constraint and :func:`total_variation`), chosen by the structure of the operator.
 """
 
 from __future__ import annotations
