@@ -59,6 +59,7 @@ K. Engan, S. O. Aase, J. H. Husøy, "Method of optimal directions for frame desi
 from __future__ import annotations
 
 import abc
+import functools
 import inspect
 import logging
 import math
@@ -451,6 +452,19 @@ class SparseDictionaryWeight:
 # ---------------------------------------------------------------------------------------------
 # compressors
 # ---------------------------------------------------------------------------------------------
+class _Spectrum:
+    """Thin SVD of a target matrix, computed on first use and shared by every ratio (float64:
+    the truncations and the dictionary's starting atoms must be those of the exact SVD)."""
+
+    def __init__(self, target: np.ndarray):
+        self.target = target
+
+    @functools.cached_property
+    def svd(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(U, s, Vt)`` of ``np.linalg.svd(target, full_matrices=False)``."""
+        return np.linalg.svd(self.target, full_matrices=False)
+
+
 def _check_weight(W) -> np.ndarray:
     W = np.asarray(W)
     if W.ndim != 2 or W.dtype.kind not in "fiu" or min(W.shape) < 1:
@@ -490,8 +504,29 @@ class WeightCompressor(ParamsMixin, abc.ABC):
             ``.reconstruct()`` gives :math:`\\hat W`; ``.n_parameters`` never exceeds
             :func:`parameter_budget`.
         """
+        return self.compress_ratios(W, [_check_ratio(ratio)], gram=gram, whitening=whitening)[0]
+
+    def compress_ratios(self, W, ratios, *, gram=None, whitening: Whitening | None = None) -> list:
+        """:meth:`compress` at several ratios, sharing the whitening and one SVD of the target.
+
+        The Cholesky factor, the whitened matrix :math:`W L` and its thin SVD are computed
+        once and truncated (or used as the dictionary's starting atoms) at every ratio; each
+        result is the one :meth:`compress` gives for that ratio alone, bit for bit.
+
+        Parameters
+        ----------
+        W : array_like, shape (d_out, d_in)
+        ratios : sequence of float in [0, 1)
+        gram, whitening : optional
+            As in :meth:`compress`.
+
+        Returns
+        -------
+        list of LowRankWeight or SparseDictionaryWeight
+            One per ratio, in order.
+        """
         W = _check_weight(W)
-        ratio = _check_ratio(ratio)
+        ratios = [_check_ratio(r) for r in ratios]
         if gram is not None and whitening is not None:
             raise ValueError("pass gram= or whitening=, not both.")
         if gram is not None:
@@ -500,17 +535,22 @@ class WeightCompressor(ParamsMixin, abc.ABC):
             raise ValueError(f"the calibration Gram is {whitening.L.shape[0]}x{whitening.L.shape[0]} but W has "
                              f"d_in = {W.shape[1]} columns; expected a ({W.shape[1]}, {W.shape[1]}) Gram matrix.")
         target = W if whitening is None else whitening.whiten(W)
-        out = self._factor(target, ratio)
-        if whitening is not None:
-            out = self._unwhiten(out, whitening)
-        budget = parameter_budget(W.shape, ratio)
-        if not _fits(out.n_parameters, budget):  # a broken count must never pass silently
-            raise AssertionError(f"{type(self).__name__} stored {out.n_parameters} parameters over a budget of {budget}.")
-        return out
+        spectrum = _Spectrum(target)
+        outs = []
+        for ratio in ratios:
+            out = self._factor(target, ratio, spectrum)
+            if whitening is not None:
+                out = self._unwhiten(out, whitening)
+            budget = parameter_budget(W.shape, ratio)
+            if not _fits(out.n_parameters, budget):  # a broken count must never pass silently
+                raise AssertionError(f"{type(self).__name__} stored {out.n_parameters} parameters over a budget "
+                                     f"of {budget}.")
+            outs.append(out)
+        return outs
 
     @abc.abstractmethod
-    def _factor(self, target: np.ndarray, ratio: float):
-        """Factor ``target`` (d_out, d_in) within the budget."""
+    def _factor(self, target: np.ndarray, ratio: float, spectrum: "_Spectrum"):
+        """Factor ``target`` (d_out, d_in) within the budget; ``spectrum`` is its (lazy) thin SVD."""
 
     @abc.abstractmethod
     def _unwhiten(self, out, whitening: Whitening):
@@ -541,12 +581,11 @@ class SVDCompressor(WeightCompressor):
         self.damping = damping
         self._validate_params()
 
-    def _factor(self, target, ratio):
-        from .sparsify import svd_truncate
-
+    def _factor(self, target, ratio, spectrum):
+        # the truncation svd_truncate(target, r, method="full") makes, of the shared SVD
         r = svd_rank_for_budget(target.shape, ratio)
-        f = svd_truncate(target, r, method="full")
-        return LowRankWeight(left=f.left, right=f.right)
+        U, sv, Vt = spectrum.svd
+        return LowRankWeight(left=np.ascontiguousarray(U[:, :r]) * sv[:r], right=np.ascontiguousarray(Vt[:r]))
 
     def _unwhiten(self, out, whitening):
         return LowRankWeight(left=out.left, right=whitening.unwhiten(out.right))
@@ -628,8 +667,8 @@ class DictionaryCompressor(WeightCompressor):
             raise ValueError(f"DictionaryCompressor: init must be 'svd', 'data' or an array (K, d_in); got {self.init!r}.")
 
     @staticmethod
-    def _svd_init(target: np.ndarray, K: int) -> np.ndarray:
-        _, _, Vt = np.linalg.svd(target, full_matrices=False)
+    def _svd_init(target: np.ndarray, K: int, spectrum: "_Spectrum | None" = None) -> np.ndarray:
+        _, _, Vt = (spectrum if spectrum is not None else _Spectrum(target)).svd
         top = Vt[: min(K, Vt.shape[0])]
         if top.shape[0] == K:
             return np.ascontiguousarray(top)
@@ -655,7 +694,7 @@ class DictionaryCompressor(WeightCompressor):
             kw["init"] = init
         return make_learner(self.learner, coder=coder, **kw)
 
-    def _factor(self, target, ratio):
+    def _factor(self, target, ratio, spectrum):
         K, s = dictionary_size_for_budget(target.shape, ratio, atoms_per_nonzero=self.atoms_per_nonzero,
                                           value_bits=self.value_bits)
         if isinstance(self.init, np.ndarray):
@@ -664,7 +703,7 @@ class DictionaryCompressor(WeightCompressor):
                 raise ValueError(f"init has shape {init.shape}; the budget gives K = {K} atoms of length "
                                  f"{target.shape[1]}: expected ({K}, {target.shape[1]}).")
         else:
-            init = self._svd_init(target, K) if self.init == "svd" else None
+            init = self._svd_init(target, K, spectrum) if self.init == "svd" else None
         est = self.make_learner(K, s, init=init)
         est.fit(target)
         codes = np.asarray(est.transform(target), dtype=np.float64)
