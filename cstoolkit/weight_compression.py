@@ -85,6 +85,8 @@ __all__ = [
     "dictionary_parameters",
     "svd_rank_for_budget",
     "dictionary_size_for_budget",
+    "RankAllocation",
+    "allocate_ranks",
     "GramAccumulator",
     "Whitening",
     "LowRankWeight",
@@ -235,6 +237,102 @@ def dictionary_size_for_budget(shape, ratio, *, atoms_per_nonzero: float = 3.0, 
         raise ValueError(f"removing {ratio:.0%} of a {m}x{n} matrix leaves {budget:.0f} parameters; the smallest "
                          f"dictionary (s = 1) needs {need:.0f}.")
     return best
+
+
+@dataclass(frozen=True)
+class RankAllocation:
+    r"""Per-matrix ranks (and the ratios they remove) sharing one parameter budget.
+
+    Attributes
+    ----------
+    ranks : ndarray of int, shape (n_matrices,)
+    ratios : ndarray of float, shape (n_matrices,)
+        Fraction of each matrix's parameters removed, ``1 - r (d_out + d_in) / (d_out d_in)``;
+        :func:`svd_rank_for_budget` of ``(shape, ratio)`` gives back the rank.
+    n_parameters : int
+        :math:`\sum_i r_i (d_{\text{out},i} + d_{\text{in},i})`, never above ``budget``.
+    budget : float
+        :math:`(1 - \text{ratio}) \sum_i d_{\text{out},i} d_{\text{in},i}`.
+    """
+
+    ranks: np.ndarray
+    ratios: np.ndarray
+    n_parameters: int
+    budget: float
+
+
+def allocate_ranks(shapes, singular_values, ratio) -> RankAllocation:
+    r"""Share the parameters left by ``ratio`` among matrices by their relative singular-value energy.
+
+    Greedy on the energy kept per parameter: each further rank of matrix ``i`` keeps
+    :math:`\sigma_{i,r}^2 / \sum_j \sigma_{i,j}^2` of its (whitened) energy — the drop of its
+    squared relative functional error when the values are those of :math:`W L` — and costs
+    :math:`d_{	ext{out},i} + d_{	ext{in},i}` parameters; the best ratio is taken while it
+    fits the total budget :math:`(1 - 	ext{ratio}) \sum_i d_{	ext{out},i} d_{	ext{in},i}`,
+    and no matrix gets more than its dense parameter count. With equal shapes this keeps the
+    largest normalised :math:`\sigma^2` of all matrices together (optimal for the summed
+    squared relative error); with unequal costs it is the usual greedy knapsack. A uniform
+    ratio is the special case of identical normalised spectra.
+
+    Parameters
+    ----------
+    shapes : sequence of (d_out, d_in)
+    singular_values : sequence of 1-D arrays
+        Singular values of each matrix (of :math:`W L` for the calibrated functional error),
+        in any order; ``min(d_out, d_in)`` of them at most.
+    ratio : float in [0, 1)
+        Fraction of the total parameters removed.
+
+    Returns
+    -------
+    RankAllocation
+
+    Raises
+    ------
+    ValueError
+        If the lists differ in length, a spectrum is longer than its matrix allows, or the
+        budget cannot give every matrix rank 1.
+    """
+    import heapq
+
+    shapes = [_check_shape(sh) for sh in shapes]
+    ratio = _check_ratio(ratio)
+    if len(shapes) != len(singular_values):
+        raise ValueError(f"{len(shapes)} shapes but {len(singular_values)} spectra; expected one spectrum per matrix.")
+    energies = []
+    for (m, n), sv in zip(shapes, singular_values):
+        sv = np.sort(np.abs(np.asarray(sv, dtype=np.float64).ravel()))[::-1]
+        if sv.size > min(m, n) or not np.all(np.isfinite(sv)):
+            raise ValueError(f"a {m}x{n} matrix has at most {min(m, n)} finite singular values; got {sv.size}.")
+        total = float(np.sum(sv ** 2))
+        energies.append(sv ** 2 / total if total > 0 else np.zeros_like(sv))
+    costs = [m + n for m, n in shapes]
+    caps = [min(min(m, n), (m * n) // (m + n)) for m, n in shapes]  # never more than the dense matrix
+    if min(caps) < 1:
+        raise ValueError(f"a {shapes[caps.index(min(caps))]} matrix cannot be stored at rank 1 in fewer parameters "
+                         "than dense; leave it out of the allocation.")
+    budget = (1.0 - ratio) * sum(m * n for m, n in shapes)
+    ranks = [1] * len(shapes)
+    used = sum(costs)
+    if not _fits(used, budget):
+        raise ValueError(f"removing {ratio:.0%} leaves {budget:.0f} parameters, fewer than rank 1 of every matrix "
+                         f"needs ({used}).")
+    # heap of (−gain per parameter, matrix): the next rank of each matrix
+    heap = [(-e[1] / c, i) for i, (e, c, cap) in enumerate(zip(energies, costs, caps)) if cap > 1 and e.size > 1]
+    heapq.heapify(heap)
+    while heap:
+        _, i = heapq.heappop(heap)
+        if not _fits(used + costs[i], budget):
+            continue  # too dear now, and later (the remainder only shrinks): drop this matrix
+        ranks[i] += 1
+        used += costs[i]
+        r = ranks[i]
+        if r < caps[i] and r < energies[i].size:
+            heapq.heappush(heap, (-energies[i][r] / costs[i], i))
+    ranks = np.asarray(ranks, dtype=np.int64)
+    ratios = np.array([1.0 - r * c / (m * n) for r, c, (m, n) in zip(ranks, costs, shapes)])
+    assert _fits(used, budget) and used == int(np.dot(ranks, costs))  # the count is exact
+    return RankAllocation(ranks=ranks, ratios=ratios, n_parameters=int(used), budget=float(budget))
 
 
 # ---------------------------------------------------------------------------------------------
