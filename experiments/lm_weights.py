@@ -261,6 +261,22 @@ def score_model(cfg, cache: Path, cells: list[dict], ref_hidden) -> dict:
     return {**report.as_dict(), "eval_seconds": time.perf_counter() - t0, "eval_cpu_seconds": time.process_time() - c0}
 
 
+def _score_cfg(cfg: dict) -> dict:
+    return {k: cfg[k] for k in ("ratios", "window", "eval_tokens", "calib_tokens", "dictionary", "damping")}
+
+
+def score_cell(cell: dict, cache: str) -> dict:
+    """:func:`score_model` of one (method, ratio) as a grid cell, so that the 16 models are
+    scored by the workers side by side (one BLAS thread each) instead of one after another."""
+    cache = Path(cache)
+    cfg = cell["cfg"]
+    cells = matrix_cells(cfg, cell["blocks"], cell["method"], cell["ratio"])
+    if [cell_key(c) for c in cells] != cell["matrices"]:  # pragma: no cover - a programming error
+        raise RuntimeError("the score cell does not name the matrices of its method and ratio.")
+    ref_hidden = np.load(_stats_dir(cache, _text_spec(cfg)) / "ref_hidden.npy")
+    return score_model(cfg, cache, cells, ref_hidden)
+
+
 def run(args, cfg: dict, cache: Path):
     m = model()
     blocks = list(range(m.config.n_layers)) if cfg["blocks"] is None else list(cfg["blocks"])
@@ -294,14 +310,18 @@ def run(args, cfg: dict, cache: Path):
         for g in grows:
             for r in g["results"]:
                 rows_of[r["key"]] = {**{k: g[k] for k in ("block", "proj")}, **r}
+    scored = {}
+    if todo:
+        scells = [dict(plan[mr][1], cfg=_score_cfg(cfg)) for mr in todo]
+        srows, _ = _common.run_cells(args, f"{NAME} models", scells, functools.partial(score_cell, cache=str(cache)),
+                                     cache=cache / "scores")
+        scored = {(r["method"], r["ratio"]): {k: r[k] for k in r if k not in scells[0]} for r in srows}
     for meth, ratio in order:
         cells, mcell, mfile = plan[meth, ratio]
         if (meth, ratio) in todo:
             rows = [rows_of[cell_key(c)] for c in cells]
-            scored = score_model(cfg, cache, cells, ref_hidden)
-            rec = {"cell": mcell, "model": scored, "matrices": rows, "compress_wall_seconds": secs}
+            rec = {"cell": mcell, "model": scored[meth, ratio], "matrices": rows, "compress_wall_seconds": secs}
             write_json(mfile, rec)
-            logger.info("scored %s %.0f%% in %.0f s", meth, 100 * ratio, scored["eval_seconds"])
             if not args.keep_factors:
                 for c in cells:
                     _factor_file(cache, c).unlink(missing_ok=True)
