@@ -20,9 +20,18 @@ median / p99 KLD, same top token — llama.cpp's ``--kl-divergence`` statistics,
 relative functional error ‖(W − Ŵ)X‖/‖WX‖ with X the inputs on the calibration text (the
 objective) and on the evaluation text (held out).
 
-Caching: one JSON per (matrix, method, ratio) with its errors, the factors beside it until
-the model built from them has been scored; one JSON per (method, ratio) with the model
-metrics. An interrupted run resumes; nothing is recomputed once scored.
+Caching: one JSON per (matrix, calibrated or not) with the errors of both methods at every
+ratio — the whitening and the SVD of the (whitened) matrix are computed once there and
+shared — and the factors of each (matrix, method, ratio) beside it until the model built from
+them has been scored; the 16 models are scored as grid cells too (side by side on the
+workers); one JSON per (method, ratio) with the model metrics. An interrupted run resumes;
+nothing is recomputed once scored. Float64 is kept for the Gram matrices (sums over
+thousands of tokens), the SVD and the dictionary learning (OMP with up to 170 atoms per row);
+the model and the stored factors are float32.
+
+Cost on 2 cores (CPU seconds, one BLAS thread per worker): activation statistics ≈ 130 s (27 windows),
+compression ≈ 65 s per block (30 blocks), scoring ≈ 46 s per model (16 models): ≈ 2,850 CPU s,
+≈ 24 min on an idle 2-core machine.
 
     python -m experiments.lm_weights [--quick] [--n-jobs 2]
 
