@@ -59,6 +59,7 @@ K. Engan, S. O. Aase, J. H. Husøy, "Method of optimal directions for frame desi
 from __future__ import annotations
 
 import abc
+import functools
 import inspect
 import logging
 import math
@@ -85,6 +86,8 @@ __all__ = [
     "dictionary_parameters",
     "svd_rank_for_budget",
     "dictionary_size_for_budget",
+    "RankAllocation",
+    "allocate_ranks",
     "GramAccumulator",
     "Whitening",
     "LowRankWeight",
@@ -243,6 +246,102 @@ def dictionary_size_for_budget(shape, ratio, *, atoms_per_nonzero: float = 3.0, 
         raise ValueError(f"removing {ratio:.0%} of a {m}x{n} matrix leaves {budget:.0f} parameters; the smallest "
                          f"dictionary (s = 1) needs {need:.0f}.")
     return best
+
+
+@dataclass(frozen=True)
+class RankAllocation:
+    r"""Per-matrix ranks (and the ratios they remove) sharing one parameter budget.
+
+    Attributes
+    ----------
+    ranks : ndarray of int, shape (n_matrices,)
+    ratios : ndarray of float, shape (n_matrices,)
+        Fraction of each matrix's parameters removed, ``1 - r (d_out + d_in) / (d_out d_in)``;
+        :func:`svd_rank_for_budget` of ``(shape, ratio)`` gives back the rank.
+    n_parameters : int
+        :math:`\sum_i r_i (d_{\text{out},i} + d_{\text{in},i})`, never above ``budget``.
+    budget : float
+        :math:`(1 - \text{ratio}) \sum_i d_{\text{out},i} d_{\text{in},i}`.
+    """
+
+    ranks: np.ndarray
+    ratios: np.ndarray
+    n_parameters: int
+    budget: float
+
+
+def allocate_ranks(shapes, singular_values, ratio) -> RankAllocation:
+    r"""Share the parameters left by ``ratio`` among matrices by their relative singular-value energy.
+
+    Greedy on the energy kept per parameter: each further rank of matrix ``i`` keeps
+    :math:`\sigma_{i,r}^2 / \sum_j \sigma_{i,j}^2` of its (whitened) energy — the drop of its
+    squared relative functional error when the values are those of :math:`W L` — and costs
+    :math:`d_{	ext{out},i} + d_{	ext{in},i}` parameters; the best ratio is taken while it
+    fits the total budget :math:`(1 - 	ext{ratio}) \sum_i d_{	ext{out},i} d_{	ext{in},i}`,
+    and no matrix gets more than its dense parameter count. With equal shapes this keeps the
+    largest normalised :math:`\sigma^2` of all matrices together (optimal for the summed
+    squared relative error); with unequal costs it is the usual greedy knapsack. A uniform
+    ratio is the special case of identical normalised spectra.
+
+    Parameters
+    ----------
+    shapes : sequence of (d_out, d_in)
+    singular_values : sequence of 1-D arrays
+        Singular values of each matrix (of :math:`W L` for the calibrated functional error),
+        in any order; ``min(d_out, d_in)`` of them at most.
+    ratio : float in [0, 1)
+        Fraction of the total parameters removed.
+
+    Returns
+    -------
+    RankAllocation
+
+    Raises
+    ------
+    ValueError
+        If the lists differ in length, a spectrum is longer than its matrix allows, or the
+        budget cannot give every matrix rank 1.
+    """
+    import heapq
+
+    shapes = [_check_shape(sh) for sh in shapes]
+    ratio = _check_ratio(ratio)
+    if len(shapes) != len(singular_values):
+        raise ValueError(f"{len(shapes)} shapes but {len(singular_values)} spectra; expected one spectrum per matrix.")
+    energies = []
+    for (m, n), sv in zip(shapes, singular_values):
+        sv = np.sort(np.abs(np.asarray(sv, dtype=np.float64).ravel()))[::-1]
+        if sv.size > min(m, n) or not np.all(np.isfinite(sv)):
+            raise ValueError(f"a {m}x{n} matrix has at most {min(m, n)} finite singular values; got {sv.size}.")
+        total = float(np.sum(sv ** 2))
+        energies.append(sv ** 2 / total if total > 0 else np.zeros_like(sv))
+    costs = [m + n for m, n in shapes]
+    caps = [min(min(m, n), (m * n) // (m + n)) for m, n in shapes]  # never more than the dense matrix
+    if min(caps) < 1:
+        raise ValueError(f"a {shapes[caps.index(min(caps))]} matrix cannot be stored at rank 1 in fewer parameters "
+                         "than dense; leave it out of the allocation.")
+    budget = (1.0 - ratio) * sum(m * n for m, n in shapes)
+    ranks = [1] * len(shapes)
+    used = sum(costs)
+    if not _fits(used, budget):
+        raise ValueError(f"removing {ratio:.0%} leaves {budget:.0f} parameters, fewer than rank 1 of every matrix "
+                         f"needs ({used}).")
+    # heap of (−gain per parameter, matrix): the next rank of each matrix
+    heap = [(-e[1] / c, i) for i, (e, c, cap) in enumerate(zip(energies, costs, caps)) if cap > 1 and e.size > 1]
+    heapq.heapify(heap)
+    while heap:
+        _, i = heapq.heappop(heap)
+        if not _fits(used + costs[i], budget):
+            continue  # too dear now, and later (the remainder only shrinks): drop this matrix
+        ranks[i] += 1
+        used += costs[i]
+        r = ranks[i]
+        if r < caps[i] and r < energies[i].size:
+            heapq.heappush(heap, (-energies[i][r] / costs[i], i))
+    ranks = np.asarray(ranks, dtype=np.int64)
+    ratios = np.array([1.0 - r * c / (m * n) for r, c, (m, n) in zip(ranks, costs, shapes)])
+    assert _fits(used, budget) and used == int(np.dot(ranks, costs))  # the count is exact
+    return RankAllocation(ranks=ranks, ratios=ratios, n_parameters=int(used), budget=float(budget))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -460,6 +559,19 @@ class SparseDictionaryWeight:
 # ---------------------------------------------------------------------------------------------
 # compressors
 # ---------------------------------------------------------------------------------------------
+class _Spectrum:
+    """Thin SVD of a target matrix, computed on first use and shared by every ratio (float64:
+    the truncations and the dictionary's starting atoms must be those of the exact SVD)."""
+
+    def __init__(self, target: np.ndarray):
+        self.target = target
+
+    @functools.cached_property
+    def svd(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(U, s, Vt)`` of ``np.linalg.svd(target, full_matrices=False)``."""
+        return np.linalg.svd(self.target, full_matrices=False)
+
+
 def _check_weight(W) -> np.ndarray:
     W = np.asarray(W)
     if W.ndim != 2 or W.dtype.kind not in "fiu" or min(W.shape) < 1:
@@ -499,8 +611,29 @@ class WeightCompressor(ParamsMixin, abc.ABC):
             ``.reconstruct()`` gives :math:`\\hat W`; ``.n_parameters`` never exceeds
             :func:`parameter_budget`.
         """
+        return self.compress_ratios(W, [_check_ratio(ratio)], gram=gram, whitening=whitening)[0]
+
+    def compress_ratios(self, W, ratios, *, gram=None, whitening: Whitening | None = None) -> list:
+        """:meth:`compress` at several ratios, sharing the whitening and one SVD of the target.
+
+        The Cholesky factor, the whitened matrix :math:`W L` and its thin SVD are computed
+        once and truncated (or used as the dictionary's starting atoms) at every ratio; each
+        result is the one :meth:`compress` gives for that ratio alone, bit for bit.
+
+        Parameters
+        ----------
+        W : array_like, shape (d_out, d_in)
+        ratios : sequence of float in [0, 1)
+        gram, whitening : optional
+            As in :meth:`compress`.
+
+        Returns
+        -------
+        list of LowRankWeight or SparseDictionaryWeight
+            One per ratio, in order.
+        """
         W = _check_weight(W)
-        ratio = _check_ratio(ratio)
+        ratios = [_check_ratio(r) for r in ratios]
         if gram is not None and whitening is not None:
             raise ValueError("pass gram= or whitening=, not both.")
         if gram is not None:
@@ -509,17 +642,22 @@ class WeightCompressor(ParamsMixin, abc.ABC):
             raise ValueError(f"the calibration Gram is {whitening.L.shape[0]}x{whitening.L.shape[0]} but W has "
                              f"d_in = {W.shape[1]} columns; expected a ({W.shape[1]}, {W.shape[1]}) Gram matrix.")
         target = W if whitening is None else whitening.whiten(W)
-        out = self._factor(target, ratio)
-        if whitening is not None:
-            out = self._unwhiten(out, whitening)
-        budget = parameter_budget(W.shape, ratio)
-        if not _fits(out.n_parameters, budget):  # a broken count must never pass silently
-            raise AssertionError(f"{type(self).__name__} stored {out.n_parameters} parameters over a budget of {budget}.")
-        return out
+        spectrum = _Spectrum(target)
+        outs = []
+        for ratio in ratios:
+            out = self._factor(target, ratio, spectrum)
+            if whitening is not None:
+                out = self._unwhiten(out, whitening)
+            budget = parameter_budget(W.shape, ratio)
+            if not _fits(out.n_parameters, budget):  # a broken count must never pass silently
+                raise AssertionError(f"{type(self).__name__} stored {out.n_parameters} parameters over a budget "
+                                     f"of {budget}.")
+            outs.append(out)
+        return outs
 
     @abc.abstractmethod
-    def _factor(self, target: np.ndarray, ratio: float):
-        """Factor ``target`` (d_out, d_in) within the budget."""
+    def _factor(self, target: np.ndarray, ratio: float, spectrum: "_Spectrum"):
+        """Factor ``target`` (d_out, d_in) within the budget; ``spectrum`` is its (lazy) thin SVD."""
 
     @abc.abstractmethod
     def _unwhiten(self, out, whitening: Whitening):
@@ -550,12 +688,11 @@ class SVDCompressor(WeightCompressor):
         self.damping = damping
         self._validate_params()
 
-    def _factor(self, target, ratio):
-        from .sparsify import svd_truncate
-
+    def _factor(self, target, ratio, spectrum):
+        # the truncation svd_truncate(target, r, method="full") makes, of the shared SVD
         r = svd_rank_for_budget(target.shape, ratio)
-        f = svd_truncate(target, r, method="full")
-        return LowRankWeight(left=f.left, right=f.right)
+        U, sv, Vt = spectrum.svd
+        return LowRankWeight(left=np.ascontiguousarray(U[:, :r]) * sv[:r], right=np.ascontiguousarray(Vt[:r]))
 
     def _unwhiten(self, out, whitening):
         return LowRankWeight(left=out.left, right=whitening.unwhiten(out.right))
@@ -637,8 +774,8 @@ class DictionaryCompressor(WeightCompressor):
             raise ValueError(f"DictionaryCompressor: init must be 'svd', 'data' or an array (K, d_in); got {self.init!r}.")
 
     @staticmethod
-    def _svd_init(target: np.ndarray, K: int) -> np.ndarray:
-        _, _, Vt = np.linalg.svd(target, full_matrices=False)
+    def _svd_init(target: np.ndarray, K: int, spectrum: "_Spectrum | None" = None) -> np.ndarray:
+        _, _, Vt = (spectrum if spectrum is not None else _Spectrum(target)).svd
         top = Vt[: min(K, Vt.shape[0])]
         if top.shape[0] == K:
             return np.ascontiguousarray(top)
@@ -664,7 +801,7 @@ class DictionaryCompressor(WeightCompressor):
             kw["init"] = init
         return make_learner(self.learner, coder=coder, **kw)
 
-    def _factor(self, target, ratio):
+    def _factor(self, target, ratio, spectrum):
         K, s = dictionary_size_for_budget(target.shape, ratio, atoms_per_nonzero=self.atoms_per_nonzero,
                                           value_bits=self.value_bits)
         if isinstance(self.init, np.ndarray):
@@ -673,7 +810,7 @@ class DictionaryCompressor(WeightCompressor):
                 raise ValueError(f"init has shape {init.shape}; the budget gives K = {K} atoms of length "
                                  f"{target.shape[1]}: expected ({K}, {target.shape[1]}).")
         else:
-            init = self._svd_init(target, K) if self.init == "svd" else None
+            init = self._svd_init(target, K, spectrum) if self.init == "svd" else None
         est = self.make_learner(K, s, init=init)
         est.fit(target)
         codes = np.asarray(est.transform(target), dtype=np.float64)

@@ -20,9 +20,18 @@ median / p99 KLD, same top token — llama.cpp's ``--kl-divergence`` statistics,
 relative functional error ‖(W − Ŵ)X‖/‖WX‖ with X the inputs on the calibration text (the
 objective) and on the evaluation text (held out).
 
-Caching: one JSON per (matrix, method, ratio) with its errors, the factors beside it until
-the model built from them has been scored; one JSON per (method, ratio) with the model
-metrics. An interrupted run resumes; nothing is recomputed once scored.
+Caching: one JSON per (matrix, calibrated or not) with the errors of both methods at every
+ratio — the whitening and the SVD of the (whitened) matrix are computed once there and
+shared — and the factors of each (matrix, method, ratio) beside it until the model built from
+them has been scored; the 16 models are scored as grid cells too (side by side on the
+workers); one JSON per (method, ratio) with the model metrics. An interrupted run resumes;
+nothing is recomputed once scored. Float64 is kept for the Gram matrices (sums over
+thousands of tokens), the SVD and the dictionary learning (OMP with up to 170 atoms per row);
+the model and the stored factors are float32.
+
+Cost on 2 cores (CPU seconds, one BLAS thread per worker): activation statistics ≈ 130 s (27 windows),
+compression ≈ 65 s per block (30 blocks), scoring ≈ 46 s per model (16 models): ≈ 2,850 CPU s,
+≈ 24 min on an idle 2-core machine.
 
     python -m experiments.lm_weights [--quick] [--n-jobs 2]
 
@@ -124,12 +133,12 @@ def collect_statistics(cfg: dict, cache: Path, blocks) -> np.ndarray:
                 acc[key].update(x)
         return observe
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for w in cal:
         m.hidden(w, observe=observer("calibration"))
     ref = np.concatenate([m.hidden(w, observe=observer("eval")) for w in ev])
-    logger.info("activation statistics: %d calibration + %d evaluation tokens in %.0f s", cal.size, ev.size,
-                time.perf_counter() - t0)
+    logger.info("activation statistics: %d calibration + %d evaluation tokens in %.0f s (%.0f CPU s)", cal.size,
+                ev.size, time.perf_counter() - t0, time.process_time() - c0)
     for b in blocks:
         arrays = {f"W:{p}": m.weights[f"blk.{b}.{p}.weight"] for p in PROJECTIONS}
         for (split, blk, inp), a in acc.items():
@@ -178,34 +187,72 @@ def _load_reconstruction(path: Path) -> np.ndarray:
         return np.ascontiguousarray(f.reconstruct(np.float32))
 
 
-def compress_cell(cell: dict, cache: str) -> dict:
-    """Compress one matrix (cell: block, proj, method, ratio, settings); write its factors; errors."""
+def _errors(W, W_hat, G_cal, G_eval, dens) -> dict:
+    """Relative Frobenius and functional errors (float64; ``dens`` = the three ‖W‖² norms, shared)."""
+    E = W - W_hat
+    num = (np.einsum("ij,ij->", E, E), np.einsum("ij,ij->", E @ G_cal, E), np.einsum("ij,ij->", E @ G_eval, E))
+    # wc.functional_error's formula, with the denominators computed once per matrix
+    return {k: float(np.sqrt(max(n, 0.0) / d)) if d > 0 else float(np.sqrt(max(n, 0.0)))
+            for k, n, d in zip(("rel_frobenius", "functional_calibration", "functional_eval"), num, dens)}
+
+
+def compress_matrix(group: dict, cache: str) -> dict:
+    """Compress one matrix at every ratio by SVD and dictionary, plain or calibrated (``group``).
+
+    The whitening and the thin SVD of the (whitened) matrix are computed once and shared by
+    both methods and every ratio (:meth:`WeightCompressor.compress_ratios`); each (method,
+    ratio) writes the factor file of its per-matrix cell (:func:`matrix_cells`). Returns
+    ``{"results": [row per (method, ratio)]}``.
+    """
     cache = Path(cache)
-    z = _block(str(cache), cell["window"], cell["eval_tokens"], cell["calib_tokens"], cell["block"])
-    W = z[f"W:{cell['proj']}"].astype(np.float64)
-    kind, calibrated = METHODS[cell["method"]]
-    inp = INPUT_OF[cell["proj"]]
+    z = _block(str(cache), group["window"], group["eval_tokens"], group["calib_tokens"], group["block"])
+    W = z[f"W:{group['proj']}"].astype(np.float64)
+    inp = INPUT_OF[group["proj"]]
     G_cal, G_eval = z[f"calibration:{inp}"], z[f"eval:{inp}"]
-    params = dict(cell["dictionary"]) if kind == "dictionary" else {}
-    params["damping"] = cell["damping"]
-    if kind == "dictionary":
-        params["random_state"] = cell["seed"]
-    t0 = time.perf_counter()
-    f = wc.compress_weight(W, kind, cell["ratio"], gram=G_cal if calibrated else None, **params)
-    seconds = time.perf_counter() - t0
-    W_hat = f.reconstruct(np.float64)
-    _save_factors(_factor_file(cache, cell), f)
-    return {"d_out": W.shape[0], "d_in": W.shape[1], "n_parameters": f.n_parameters,
-            "budget": wc.parameter_budget(W.shape, cell["ratio"]), "dense_parameters": W.size,
-            "rel_frobenius": wc.functional_error(W, W_hat), "functional_calibration": wc.functional_error(W, W_hat, G_cal),
-            "functional_eval": wc.functional_error(W, W_hat, G_eval), "seconds": seconds, **f.settings}
+    dens = (np.einsum("ij,ij->", W, W), np.einsum("ij,ij->", W @ G_cal, W), np.einsum("ij,ij->", W @ G_eval, W))
+    whitening = wc.Whitening.from_gram(G_cal, damping=group["damping"]) if group["calibrated"] else None
+    results = []
+    for meth, (kind, calibrated) in METHODS.items():
+        if calibrated != group["calibrated"]:
+            continue
+        params = dict(group["dictionary"]) if kind == "dictionary" else {}
+        params["damping"] = group["damping"]
+        if kind == "dictionary":
+            params["random_state"] = group["seed"]
+        comp = wc.make_weight_compressor(kind, **params)
+        t0, c0 = time.perf_counter(), time.process_time()
+        fs = comp.compress_ratios(W, group["ratios"], whitening=whitening)
+        # the shared SVD split evenly over the ratios; CPU seconds are the measure a loaded machine keeps
+        seconds = (time.perf_counter() - t0) / len(fs)
+        cpu_seconds = (time.process_time() - c0) / len(fs)
+        for ratio, f in zip(group["ratios"], fs):
+            cell = _matrix_cell(group, meth, ratio)
+            _save_factors(_factor_file(cache, cell), f)
+            results.append({"key": cell_key(cell), "method": meth, "ratio": ratio, "d_out": W.shape[0],
+                            "d_in": W.shape[1], "n_parameters": f.n_parameters,
+                            "budget": wc.parameter_budget(W.shape, ratio), "dense_parameters": W.size,
+                            **_errors(W, f.reconstruct(np.float64), G_cal, G_eval, dens), "seconds": seconds,
+                            "cpu_seconds": cpu_seconds, **f.settings})
+    return {"results": results}
+
+
+def _matrix_cell(group: dict, method: str, ratio: float) -> dict:
+    return dict(block=group["block"], proj=group["proj"], method=method, ratio=ratio,
+                dictionary=group["dictionary"] if METHODS[method][0] == "dictionary" else None,
+                damping=group["damping"], seed=group["seed"], window=group["window"],
+                eval_tokens=group["eval_tokens"], calib_tokens=group["calib_tokens"])
+
+
+def matrix_groups(cfg: dict, blocks) -> list[dict]:
+    """One cell per (block, projection, calibrated): both methods at every ratio."""
+    return [dict(block=b, proj=p, calibrated=cal, ratios=list(cfg["ratios"]), dictionary=cfg["dictionary"],
+                 damping=cfg["damping"], seed=SEED, **_text_spec(cfg))
+            for b in blocks for p in PROJECTIONS for cal in (False, True)]
 
 
 def matrix_cells(cfg: dict, blocks, method: str, ratio: float) -> list[dict]:
-    return [dict(block=b, proj=p, method=method, ratio=ratio,
-                 dictionary=cfg["dictionary"] if METHODS[method][0] == "dictionary" else None,
-                 damping=cfg["damping"], seed=SEED, **_text_spec(cfg))
-            for b in blocks for p in PROJECTIONS]
+    """The per-(matrix, method, ratio) cells: they name the factor files and the model records."""
+    return [_matrix_cell(g, method, ratio) for g in matrix_groups(cfg, blocks) if g["calibrated"] == METHODS[method][1]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,9 +265,25 @@ def score_model(cfg, cache: Path, cells: list[dict], ref_hidden) -> dict:
     m = model()
     repl = {f"blk.{c['block']}.{c['proj']}.weight": _load_reconstruction(_factor_file(cache, c)) for c in cells}
     ev = windows("eval", cfg["window"], cfg["eval_tokens"])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     report, _ = lm.compare_causal_lm(m, m.with_weights(repl), ev, ref_hidden=ref_hidden)
-    return {**report.as_dict(), "eval_seconds": time.perf_counter() - t0}
+    return {**report.as_dict(), "eval_seconds": time.perf_counter() - t0, "eval_cpu_seconds": time.process_time() - c0}
+
+
+def _score_cfg(cfg: dict) -> dict:
+    return {k: cfg[k] for k in ("ratios", "window", "eval_tokens", "calib_tokens", "dictionary", "damping")}
+
+
+def score_cell(cell: dict, cache: str) -> dict:
+    """:func:`score_model` of one (method, ratio) as a grid cell, so that the 16 models are
+    scored by the workers side by side (one BLAS thread each) instead of one after another."""
+    cache = Path(cache)
+    cfg = cell["cfg"]
+    cells = matrix_cells(cfg, cell["blocks"], cell["method"], cell["ratio"])
+    if [cell_key(c) for c in cells] != cell["matrices"]:  # pragma: no cover - a programming error
+        raise RuntimeError("the score cell does not name the matrices of its method and ratio.")
+    ref_hidden = np.load(_stats_dir(cache, _text_spec(cfg)) / "ref_hidden.npy")
+    return score_model(cfg, cache, cells, ref_hidden)
 
 
 def run(args, cfg: dict, cache: Path):
@@ -229,30 +292,50 @@ def run(args, cfg: dict, cache: Path):
     with _common.Timer() as t_stats:
         ref_hidden = collect_statistics(cfg, cache, blocks)
     model_rows, layer_rows = [], []
-    # ratio-major: every method at one ratio before the next, so a cut-short run compares them all
     order = [(meth, r) for r in cfg["ratios"] for meth in METHODS]
     t_start = time.perf_counter()
+    plan = {}
     for meth, ratio in order:
         cells = matrix_cells(cfg, blocks, meth, ratio)
         mcell = dict(method=meth, ratio=ratio, blocks=blocks, eval_tokens=cfg["eval_tokens"], window=cfg["window"],
                      matrices=[cell_key(c) for c in cells])
-        mfile = cache / "models" / f"{cell_key(mcell)}.json"
-        if mfile.exists() and not args.force:
-            rec = json.loads(mfile.read_text())
-        else:
-            # a matrix whose factors are gone (its model was scored, then the config changed) is redone
-            for c in cells:
-                jf = cache / "matrices" / f"{cell_key(c)}.json"
-                if jf.exists() and not _factor_file(cache, c).exists():
-                    jf.unlink()
-            rows, secs = _common.run_cells(args, f"{NAME} {meth} {ratio:.0%}", cells,
-                                           functools.partial(compress_cell, cache=str(cache)), cache=cache / "matrices")
-            scored = score_model(cfg, cache, cells, ref_hidden)
-            rec = {"cell": mcell, "model": scored, "matrices": rows, "compress_wall_seconds": secs}
+        plan[meth, ratio] = (cells, mcell, cache / "models" / f"{cell_key(mcell)}.json")
+    todo = [mr for mr, (_, _, mfile) in plan.items() if args.force or not mfile.exists()]
+    groups = matrix_groups(cfg, blocks)
+    rows_of = {}
+    secs = 0.0
+    if todo:
+        # one cell per matrix and calibration computes both methods at every ratio (shared
+        # whitening and SVD); a cell whose factors are gone (its models were scored, then the
+        # config changed) is redone
+        for g in groups:
+            gf = cache / "matrix_groups" / f"{cell_key(g)}.json"
+            if gf.exists() and not all(_factor_file(cache, _matrix_cell(g, meth, r)).exists() for meth, r in todo
+                                       if METHODS[meth][1] == g["calibrated"]):
+                gf.unlink()
+        grows, secs = _common.run_cells(args, f"{NAME} matrices", groups,
+                                        functools.partial(compress_matrix, cache=str(cache)),
+                                        cache=cache / "matrix_groups")
+        for g in grows:
+            for r in g["results"]:
+                rows_of[r["key"]] = {**{k: g[k] for k in ("block", "proj")}, **r}
+    scored = {}
+    if todo:
+        scells = [dict(plan[mr][1], cfg=_score_cfg(cfg)) for mr in todo]
+        srows, _ = _common.run_cells(args, f"{NAME} models", scells, functools.partial(score_cell, cache=str(cache)),
+                                     cache=cache / "scores")
+        scored = {(r["method"], r["ratio"]): {k: r[k] for k in r if k not in scells[0]} for r in srows}
+    for meth, ratio in order:
+        cells, mcell, mfile = plan[meth, ratio]
+        if (meth, ratio) in todo:
+            rows = [rows_of[cell_key(c)] for c in cells]
+            rec = {"cell": mcell, "model": scored[meth, ratio], "matrices": rows, "compress_wall_seconds": secs}
             write_json(mfile, rec)
             if not args.keep_factors:
                 for c in cells:
                     _factor_file(cache, c).unlink(missing_ok=True)
+        else:
+            rec = json.loads(mfile.read_text())
         rows = rec["matrices"]
         sm = rec["model"]
         model_rows.append({"method": meth, "ratio": ratio, **{k: sm[k] for k in (
@@ -339,6 +422,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from experiments import lm_weights as _mod  # workers unpickle compress_cell() by reference
+    from experiments import lm_weights as _mod  # workers unpickle compress_matrix() by reference
 
     _mod.main()

@@ -244,3 +244,64 @@ def test_model_inputs_calibrate_a_projection(tmp_path):
     plain = wc.compress_weight(W, "svd", 0.5).reconstruct(np.float64)
     cal = wc.compress_weight(W, "svd", 0.5, gram=G).reconstruct(np.float64)
     assert wc.functional_error(W, cal, G) < wc.functional_error(W, plain, G)
+
+
+# ---------------------------------------------------------------------------------------------
+# non-uniform allocation
+# ---------------------------------------------------------------------------------------------
+def _spectra(rng, shapes):
+    return [np.sort(rng.gamma(0.5, size=min(sh)) * np.geomspace(1, 1e-3, min(sh)))[::-1] for sh in shapes]
+
+
+@pytest.mark.parametrize("ratio", [0.2, 0.5, 0.8])
+def test_allocation_spends_the_budget_exactly_and_maximally(ratio):
+    shapes = [(12, 20), (30, 8), (16, 16), (40, 10)]
+    a = wc.allocate_ranks(shapes, _spectra(_rng(1), shapes), ratio)
+    cost = [m + n for m, n in shapes]
+    dense = sum(m * n for m, n in shapes)
+    assert a.budget == pytest.approx((1 - ratio) * dense)
+    assert a.n_parameters == sum(r * c for r, c in zip(a.ranks, cost))  # written out
+    assert a.n_parameters <= a.budget
+    # maximal: no matrix can take one more rank (within its dense size) in what is left
+    for r, c, (m, n) in zip(a.ranks, cost, shapes):
+        assert r == min(m, n, m * n // c) or a.n_parameters + c > a.budget
+    # the per-matrix ratios give the ranks back through the uniform rule
+    for r, q, sh in zip(a.ranks, a.ratios, shapes):
+        assert wc.svd_rank_for_budget(sh, q) == r
+
+
+def test_allocation_with_equal_shapes_keeps_the_largest_relative_energies():
+    rng = _rng(2)
+    shapes = [(10, 14)] * 3
+    spectra = _spectra(rng, shapes)
+    a = wc.allocate_ranks(shapes, spectra, 0.5)
+    # reference: with equal costs the optimum of the summed kept relative energy is the top-N of
+    # all normalised sigma^2 together (rank 1 of each matrix is always kept)
+    n_total = a.n_parameters // 24
+    assert n_total == int(0.5 * 3 * 140) // 24
+    rel = [s ** 2 / np.sum(s ** 2) for s in spectra]
+    pool = sorted((e for r in rel for e in r[1:]), reverse=True)
+    kept = sum(r[0] for r in rel) + sum(pool[: n_total - 3])
+    got = sum(np.sum(r[:k]) for r, k in zip(rel, a.ranks))
+    assert got == pytest.approx(kept, rel=1e-12)
+    # identical spectra: a uniform split (ranks differ by at most one)
+    u = wc.allocate_ranks(shapes, [spectra[0]] * 3, 0.5)
+    assert np.ptp(u.ranks) <= 1
+
+
+def test_allocation_gives_an_exactly_low_rank_matrix_no_more_than_its_rank():
+    shapes = [(20, 20), (20, 20)]
+    low = np.r_[np.ones(3), np.zeros(17)]
+    full = np.geomspace(1, 1e-2, 20)
+    a = wc.allocate_ranks(shapes, [low, full], 0.6)
+    # 8 ranks in all: the low-rank matrix stops at 3 (its further sigma are 0), the other takes 5
+    assert list(a.ranks) == [3, 5]
+
+
+def test_allocation_bad_input_is_named():
+    with pytest.raises(ValueError, match="one spectrum per matrix"):
+        wc.allocate_ranks([(4, 4)], [np.ones(4), np.ones(4)], 0.5)
+    with pytest.raises(ValueError, match="at most 4"):
+        wc.allocate_ranks([(4, 6)], [np.ones(5)], 0.5)
+    with pytest.raises(ValueError, match="fewer than rank 1"):
+        wc.allocate_ranks([(10, 10)], [np.ones(10)], 0.95)
