@@ -54,6 +54,10 @@ calibration-guided sparse dictionary learning", arXiv:2509.22075 (2025).
 X. Wang, Y. Zheng, Z. Wan, M. Zhang, "SVD-LLM: Truncation-aware singular value decomposition
 for large language model compression", ICLR 2025 (arXiv:2403.07378).
 K. Engan, S. O. Aase, J. H. Husøy, "Method of optimal directions for frame design", ICASSP 1999.
+
+Why one file (over 400 lines): it is one method family at one budget rule — the budget
+arithmetic, the whitening, and the two factorisations share the budget and the calibration,
+so they are read together; the learners and coders it uses live in their own packages.
 """
 
 from __future__ import annotations

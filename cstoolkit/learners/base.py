@@ -39,6 +39,9 @@ is the learner, ``info.coef`` None: the codes are not kept; ``objective`` and
 ``residual_norm`` per sample of the iteration), or a sequence of them; returning True stops
 ``fit``. A function of two positional parameters is called as ``f(learner, iteration)``
 (the learners' earlier form, kept).
+
+Why one file (over 400 lines): it is the learners' contract — parameters, input checks,
+initialisation, ``transform``, history and callbacks are the one base every learner extends.
 """
 
 from __future__ import annotations

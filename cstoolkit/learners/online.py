@@ -10,6 +10,10 @@ by alternating, for each mini-batch, a sparse-coding step with the coder object 
 coordinate descent on the surrogate built from the running statistics
 :math:`A = \sum c c^\top` and :math:`B = \sum c x^\top`. Rows are samples; see
 :mod:`cstoolkit.learners.base` for the mapping to the recoverers' column convention.
+
+Why one file (over 400 lines): it is one algorithm — its state, the mini-batch step, and the
+three inputs that feed that step (arrays, row sources, Dask arrays); the compiled pieces live
+beside it (``_bcd.py``, ``_code_stats.py``).
 """
 
 from __future__ import annotations
