@@ -48,7 +48,7 @@ import cstoolkit as cs
 from cstoolkit.experiment import write_csv, write_json
 from cstoolkit.studies import settings_of
 from experiments import _common, _plotting
-from experiments._common import environment  # also imported from here by the other studies
+from experiments._common import environment
 from experiments._embedding_compute import (  # noqa: F401  (the study's API, one import away)
     _fit_dictionary, _load_setup, _quartiles, compute, kterm_floor, load_matrix, make_cells, prepare)
 from experiments._embedding_config import (  # noqa: F401

@@ -53,7 +53,7 @@ import cstoolkit as cs
 from cstoolkit import compression
 from cstoolkit.experiment import cell_key, write_csv, write_json
 from experiments import _common
-from experiments.embedding_recovery import environment
+from experiments._common import environment
 
 logger = logging.getLogger(__name__)
 

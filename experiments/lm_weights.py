@@ -403,7 +403,7 @@ def main(argv=None):
     out = Path(args.out)
     write_csv(out / f"{name}.csv", model_rows)
     write_csv(out / f"{name}_layers.csv", layer_rows)
-    from experiments.embedding_recovery import environment
+    from experiments._common import environment
 
     meta = json.loads((_stats_dir(cache, _text_spec(cfg)) / "meta.json").read_text())
     write_json(out / f"{name}.json", {"config": cfg, "text": meta, "timing": timing, "models": model_rows,
